@@ -1,0 +1,236 @@
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+
+/**
+ * Boot configuration: `OPSWATCH_*` environment variables over an optional YAML file, validated
+ * by one zod schema, parsed once in `main` and passed down frozen. Nothing else reads process.env.
+ */
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const urlWithScheme = (schemes: string[], what: string) =>
+	z.string().refine(
+		(value) => {
+			try {
+				return schemes.includes(new URL(value).protocol);
+			} catch {
+				return false;
+			}
+		},
+		{ message: `must be a ${what} URL (${schemes.map((s) => `${s}//`).join(" or ")}…)` },
+	);
+
+/** Every setting: its YAML key, its environment variable, its schema and what it means. */
+export const settings = {
+	host: {
+		env: "OPSWATCH_HOST",
+		schema: z.string().min(1).default("0.0.0.0"),
+		help: "Address the HTTP server listens on.",
+	},
+	port: { env: "OPSWATCH_PORT", schema: port.default(8080), help: "HTTP port." },
+	data_dir: {
+		env: "OPSWATCH_DATA_DIR",
+		schema: z.string().min(1).default("./data"),
+		help: "Where the embedded database (PGlite) keeps its files. Unused with OPSWATCH_DATABASE_URL.",
+	},
+	database_url: {
+		env: "OPSWATCH_DATABASE_URL",
+		schema: urlWithScheme(["postgres:", "postgresql:"], "PostgreSQL").optional(),
+		help: "PostgreSQL connection URL. Unset: the embedded PostgreSQL (PGlite) in the data dir.",
+		secret: true,
+	},
+	database_pool_size: {
+		env: "OPSWATCH_DATABASE_POOL_SIZE",
+		schema: positiveInt(1, 200).default(10),
+		help: "Connections per process to PostgreSQL (the embedded database always uses one).",
+	},
+	redis_url: {
+		env: "OPSWATCH_REDIS_URL",
+		schema: urlWithScheme(["redis:", "rediss:"], "Redis").optional(),
+		help: "Redis URL for events, dedup windows, sessions and rate limits. Unset: in-process.",
+		secret: true,
+	},
+	redis_prefix: {
+		env: "OPSWATCH_REDIS_PREFIX",
+		schema: z
+			.string()
+			.regex(/^[A-Za-z0-9:_-]{1,64}$/, "must be 1–64 characters of letters, digits, ':', '_' or '-'")
+			.default("opswatch:"),
+		help: "Prefix of every Redis key and channel, so deployments can share one Redis.",
+	},
+	log_level: {
+		env: "OPSWATCH_LOG_LEVEL",
+		schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+		help: "Log level (JSON logs on stdout).",
+	},
+	body_limit_bytes: {
+		env: "OPSWATCH_BODY_LIMIT_BYTES",
+		schema: positiveInt(1024, 100 * 1024 * 1024).default(1024 * 1024),
+		help: "Largest request body accepted; larger ones get 413.",
+	},
+	admin_token: {
+		env: "OPSWATCH_ADMIN_TOKEN",
+		schema: z.string().min(32, "must be at least 32 characters").optional(),
+		help: "Platform-admin credential for /api/v1/admin/*. Unset: the first embedded start generates one.",
+		secret: true,
+	},
+	shutdown_timeout_ms: {
+		env: "OPSWATCH_SHUTDOWN_TIMEOUT_MS",
+		schema: positiveInt(100, 600_000).default(10_000),
+		help: "On SIGTERM, how long in-flight requests may take before the process exits anyway.",
+	},
+} as const;
+
+type Settings = typeof settings;
+export type SettingKey = keyof Settings;
+
+const configSchema = z
+	.object(
+		Object.fromEntries(Object.entries(settings).map(([key, setting]) => [key, setting.schema])) as {
+			[K in SettingKey]: Settings[K]["schema"];
+		},
+	)
+	.strict();
+
+type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config {
+	readonly host: string;
+	readonly port: number;
+	readonly dataDir: string;
+	readonly databaseUrl: string | undefined;
+	readonly databasePoolSize: number;
+	readonly redisUrl: string | undefined;
+	readonly redisPrefix: string;
+	readonly logLevel: RawConfig["log_level"];
+	readonly bodyLimitBytes: number;
+	readonly adminToken: string | undefined;
+	readonly shutdownTimeoutMs: number;
+}
+
+/** Raised for any configuration problem; the message names the offending key. */
+export class ConfigError extends Error {
+	override name = "ConfigError";
+}
+
+export interface ConfigSources {
+	env: Record<string, string | undefined>;
+	/** Path of the YAML file given with `--config` (or OPSWATCH_CONFIG). */
+	file?: string | undefined;
+}
+
+const envToKey = new Map<string, SettingKey>(
+	Object.entries(settings).map(([key, setting]) => [setting.env, key as SettingKey]),
+);
+/** Variables with our prefix that are not settings but are still ours. */
+const otherOwnVariables = new Set(["OPSWATCH_CONFIG"]);
+
+export function loadConfig(sources: ConfigSources): Config {
+	const file = sources.file ?? nonEmpty(sources.env.OPSWATCH_CONFIG);
+	const raw: Record<string, unknown> = {};
+	const origin = new Map<string, string>();
+
+	if (file) {
+		for (const [key, value] of Object.entries(readYamlFile(file))) {
+			raw[key] = value;
+			origin.set(key, `${key} (in ${file})`);
+		}
+	}
+
+	const unknownVariables: string[] = [];
+	for (const [name, value] of Object.entries(sources.env)) {
+		if (!name.startsWith("OPSWATCH_") || otherOwnVariables.has(name)) continue;
+		const key = envToKey.get(name);
+		if (!key) {
+			unknownVariables.push(name);
+			continue;
+		}
+		if (nonEmpty(value) === undefined) continue;
+		raw[key] = value;
+		origin.set(key, name);
+	}
+	if (unknownVariables.length > 0) {
+		throw new ConfigError(
+			`Unknown configuration variable${unknownVariables.length > 1 ? "s" : ""}: ${unknownVariables.join(", ")}. ` +
+				`Known: ${[...envToKey.keys()].join(", ")}.`,
+		);
+	}
+
+	const parsed = configSchema.safeParse(raw);
+	if (!parsed.success) {
+		const problems = parsed.error.issues.map((issue) => {
+			if (issue.code === "unrecognized_keys") {
+				return issue.keys.map((key) => `${key} (in ${file}): unknown setting`).join("\n  ");
+			}
+			const key = String(issue.path[0]);
+			const name = origin.get(key) ?? settings[key as SettingKey]?.env ?? key;
+			return `${name}: ${issue.message}`;
+		});
+		throw new ConfigError(`Invalid configuration:\n  ${problems.join("\n  ")}`);
+	}
+	const c = parsed.data;
+	return Object.freeze({
+		host: c.host,
+		port: c.port,
+		dataDir: c.data_dir,
+		databaseUrl: c.database_url,
+		databasePoolSize: c.database_pool_size,
+		redisUrl: c.redis_url,
+		redisPrefix: c.redis_prefix,
+		logLevel: c.log_level,
+		bodyLimitBytes: c.body_limit_bytes,
+		adminToken: c.admin_token,
+		shutdownTimeoutMs: c.shutdown_timeout_ms,
+	});
+}
+
+function readYamlFile(file: string): Record<string, unknown> {
+	let text: string;
+	try {
+		text = readFileSync(file, "utf8");
+	} catch (error) {
+		throw new ConfigError(`Cannot read config file ${file}: ${(error as Error).message}`);
+	}
+	let document: unknown;
+	try {
+		document = parseYaml(text);
+	} catch (error) {
+		throw new ConfigError(`Config file ${file} is not valid YAML: ${(error as Error).message}`);
+	}
+	if (document === null || document === undefined) return {};
+	if (typeof document !== "object" || Array.isArray(document)) {
+		throw new ConfigError(`Config file ${file} must be a mapping of setting names to values.`);
+	}
+	return document as Record<string, unknown>;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+	return value === undefined || value === "" ? undefined : value;
+}
+
+/** The effective configuration, by YAML key, with secrets masked (for `check-config`). */
+export function redactedConfig(config: Config): Record<string, unknown> {
+	return {
+		host: config.host,
+		port: config.port,
+		data_dir: config.dataDir,
+		database_url: redactUrl(config.databaseUrl),
+		database_pool_size: config.databasePoolSize,
+		redis_url: redactUrl(config.redisUrl),
+		redis_prefix: config.redisPrefix,
+		log_level: config.logLevel,
+		body_limit_bytes: config.bodyLimitBytes,
+		admin_token: config.adminToken ? "<redacted>" : undefined,
+		shutdown_timeout_ms: config.shutdownTimeoutMs,
+	};
+}
+
+/** Masks the password (and a lone user-as-token) of a connection URL. */
+export function redactUrl(value: string | undefined): string | undefined {
+	if (!value) return value;
+	const url = new URL(value);
+	if (url.password) url.password = "<redacted>";
+	else if (url.username && url.protocol.startsWith("redis")) url.username = "<redacted>";
+	return url.toString();
+}

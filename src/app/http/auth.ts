@@ -1,0 +1,88 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { AppError } from "../../platform/errors.ts";
+import { type Principal, type RouteAuth, roleHasPermission, type TenantApi } from "../../tenant/index.ts";
+
+declare module "fastify" {
+	interface FastifyContextConfig {
+		/** What the route requires. Every route must declare it; registration fails otherwise. */
+		auth?: RouteAuth;
+	}
+	interface FastifyRequest {
+		/** Set by the auth hook on every route that is not public. */
+		principal: Principal | null;
+	}
+}
+
+/** Routes served by plugins we don't write (the API docs page): public by nature. */
+const publicPrefixes = ["/api/docs"];
+
+/**
+ * Accepts `X-API-Key: <key>` or `Authorization: Bearer <key>`; the latter because Alertmanager
+ * 0.25's webhook config can set no other header.
+ */
+export function credentialFrom(request: FastifyRequest): string | undefined {
+	const header = request.headers["x-api-key"];
+	const apiKey = Array.isArray(header) ? header[0] : header;
+	if (apiKey) return apiKey.trim();
+	const authorization = request.headers.authorization;
+	const match = authorization && /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+	return match ? match[1] : undefined;
+}
+
+export function registerAuth(app: FastifyInstance, tenants: Pick<TenantApi, "authenticate">): void {
+	app.decorateRequest("principal", null);
+
+	app.addHook("onRoute", (route) => {
+		if (publicPrefixes.some((prefix) => route.url.startsWith(prefix))) {
+			route.config = { ...route.config, auth: "public" };
+			return;
+		}
+		if (!route.config?.auth) {
+			throw new Error(
+				`Route ${route.method} ${route.url} declares no auth: set config.auth to "public", "platform_admin" or { permission }`,
+			);
+		}
+	});
+
+	// onRequest: refuse before the body is even read, so an unauthenticated sender can't make us parse it.
+	app.addHook("onRequest", async (request) => {
+		const auth = request.routeOptions.config.auth;
+		if (auth === undefined || auth === "public") return; // undefined: no route matched (404)
+
+		const credential = credentialFrom(request);
+		if (!credential) {
+			throw new AppError(
+				"unauthenticated",
+				"auth.missing_credential",
+				"Authentication required: send an API key in X-API-Key or as Authorization: Bearer <key>",
+			);
+		}
+		const result = await tenants.authenticate(credential);
+		if (!result.ok) throw new AppError("unauthenticated", result.code, result.message);
+		const principal = result.principal;
+
+		if (auth === "platform_admin") {
+			if (principal.type !== "platform_admin") {
+				throw new AppError("forbidden", "auth.platform_admin_required", "This endpoint needs the platform-admin token");
+			}
+		} else if (principal.type !== "api_key") {
+			throw new AppError(
+				"forbidden",
+				"auth.tenant_credential_required",
+				"The platform-admin token does not act inside a tenant: use an API key of the tenant",
+			);
+		} else if (!roleHasPermission(principal.role, auth.permission)) {
+			throw new AppError(
+				"forbidden",
+				"auth.permission_denied",
+				`Role ${principal.role} lacks the permission ${auth.permission}`,
+			);
+		}
+		request.principal = principal;
+		request.log = request.log.child(
+			principal.type === "api_key"
+				? { tenant_id: principal.tenant.id, tenant: principal.tenant.slug, user_id: `api_key:${principal.id}` }
+				: { user_id: `platform_admin:${principal.id}` },
+		);
+	});
+}

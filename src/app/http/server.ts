@@ -1,0 +1,99 @@
+import { randomUUID } from "node:crypto";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import {
+	jsonSchemaTransform,
+	jsonSchemaTransformObject,
+	serializerCompiler,
+	validatorCompiler,
+	type ZodTypeProvider,
+} from "fastify-type-provider-zod";
+import type { Logger } from "../../platform/log.ts";
+import type { Metrics } from "../../platform/metrics.ts";
+import { type TenantApi, tenantRoutes } from "../../tenant/index.ts";
+import { registerAuth } from "./auth.ts";
+import { registerErrorHandling } from "./errors.ts";
+import { healthRoutes, type ReadinessCheck } from "./health.ts";
+
+export interface HttpServerDeps {
+	logger: Logger;
+	metrics: Metrics;
+	bodyLimitBytes: number;
+	readiness: ReadinessCheck[];
+	/** Absent in worker mode, which serves only health and metrics. */
+	tenants?: TenantApi;
+	version: string;
+}
+
+const quietPaths = new Set(["/healthz", "/readyz", "/metrics"]);
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
+	const app = Fastify({
+		loggerInstance: deps.logger as FastifyBaseLogger,
+		bodyLimit: deps.bodyLimitBytes,
+		logController: new LogController({
+			requestIdLogLabel: "request_id",
+			// Probes and scrapes arrive every few seconds; logging each would drown the useful lines.
+			disableRequestLogging: (req: { url?: string }) => quietPaths.has(req.url ?? ""),
+		}),
+		// Keep a caller's X-Request-Id when it is sane, so a request can be followed across systems.
+		requestIdHeader: false,
+		genReqId: (req) => {
+			const incoming = req.headers["x-request-id"];
+			return typeof incoming === "string" && requestIdPattern.test(incoming) ? incoming : randomUUID();
+		},
+		// Closing idle keep-alive sockets on close() lets SIGTERM finish promptly.
+		forceCloseConnections: "idle",
+		return503OnClosing: true,
+	}).withTypeProvider<ZodTypeProvider>();
+
+	app.setValidatorCompiler(validatorCompiler);
+	app.setSerializerCompiler(serializerCompiler);
+	registerErrorHandling(app, deps.bodyLimitBytes);
+
+	app.addHook("onRequest", async (request, reply) => {
+		reply.header("x-request-id", request.id);
+	});
+	app.addHook("onResponse", async (request, reply) => {
+		deps.metrics.httpRequestDuration.observe(
+			{ method: request.method, path: request.routeOptions.url ?? "unmatched", status: String(reply.statusCode) },
+			reply.elapsedTime / 1000,
+		);
+	});
+
+	await app.register(swagger, {
+		openapi: {
+			openapi: "3.1.0",
+			info: {
+				title: "OpsWatch API",
+				version: deps.version,
+				description:
+					"On-call and alert management. Authenticate with an API key in `X-API-Key` or `Authorization: Bearer`; " +
+					"`/api/v1/admin/*` takes the platform-admin token. Errors are `{ error: { code, message, fields?, requestId } }`.",
+			},
+			components: {
+				securitySchemes: {
+					apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
+					bearer: { type: "http", scheme: "bearer" },
+				},
+			},
+			security: [{ apiKey: [] }, { bearer: [] }],
+		},
+		transform: jsonSchemaTransform,
+		transformObject: jsonSchemaTransformObject,
+	});
+	await app.register(swaggerUi, { routePrefix: "/api/docs" });
+
+	registerAuth(
+		app,
+		deps.tenants ?? { authenticate: async () => ({ ok: false, code: "auth.invalid_credential", message: "" }) },
+	);
+
+	app.get("/api/v1/openapi.json", { config: { auth: "public" }, schema: { hide: true } }, async () => app.swagger());
+	await app.register(healthRoutes, { checks: deps.readiness, metrics: deps.metrics });
+	if (deps.tenants) await app.register(tenantRoutes, { tenants: deps.tenants });
+
+	return app;
+}

@@ -1,0 +1,111 @@
+import closeWithGrace from "close-with-grace";
+import type { FastifyInstance } from "fastify";
+import { AppError } from "../platform/errors.ts";
+import { createLogger } from "../platform/log.ts";
+import { bootstrapFirstStart, formatFirstStartBanner } from "./bootstrap.ts";
+import type { Config } from "./config.ts";
+import { type Container, createContainer, migrateAll } from "./container.ts";
+import { buildHttpServer } from "./http/server.ts";
+import { startWorker, type Worker } from "./worker.ts";
+
+export type Mode = "all" | "api" | "worker";
+export const modes: readonly Mode[] = ["all", "api", "worker"];
+
+export interface Running {
+	app: FastifyInstance;
+	container: Container;
+	worker: Worker | undefined;
+	/** Stops accepting, lets in-flight requests finish, stops the worker, closes DB and Redis. */
+	stop(): Promise<void>;
+}
+
+/**
+ * `api` and `worker` processes only make sense as a group that shares PostgreSQL (state) and
+ * Redis (events); the embedded database and in-process bus live inside one process.
+ */
+export function assertModeSupported(mode: Mode, config: Config): void {
+	if (mode === "all") return;
+	const missing = [
+		!config.databaseUrl && "OPSWATCH_DATABASE_URL (PostgreSQL)",
+		!config.redisUrl && "OPSWATCH_REDIS_URL (Redis)",
+	].filter(Boolean);
+	if (missing.length > 0) {
+		throw new AppError(
+			"unavailable",
+			"config.mode_needs_shared_state",
+			`--mode=${mode} needs ${missing.join(" and ")}: separate API and worker processes share state through ` +
+				"PostgreSQL and events through Redis, while the embedded database and in-process bus live inside a " +
+				"single process. Set them, or run --mode=all.",
+		);
+	}
+}
+
+export async function startServer(config: Config, mode: Mode, version: string): Promise<Running> {
+	assertModeSupported(mode, config);
+	const logger = createLogger(config.logLevel);
+	const container = await createContainer({ config, logger });
+	let app: FastifyInstance | undefined;
+	let worker: Worker | undefined;
+	try {
+		await migrateAll(container);
+
+		const firstStart =
+			mode === "all" && container.database.backend === "pglite"
+				? await bootstrapFirstStart(container.tenants, { adminTokenConfigured: Boolean(config.adminToken) })
+				: undefined;
+
+		app = await buildHttpServer({
+			logger,
+			metrics: container.metrics,
+			bodyLimitBytes: config.bodyLimitBytes,
+			readiness: container.readiness,
+			tenants: mode === "worker" ? undefined : container.tenants,
+			version,
+		});
+		if (mode !== "api") worker = await startWorker({ logger, bus: container.bus });
+		await app.listen({ host: config.host, port: config.port });
+
+		const address = app.server.address();
+		const port = typeof address === "object" && address ? address.port : config.port;
+		const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+		logger.info(
+			{ mode, backend: container.database.backend, bus: config.redisUrl ? "redis" : "in-process", port },
+			`OpsWatch ${version} ready on http://${shownHost}:${port} (mode ${mode})`,
+		);
+		// Printed, not logged: credentials never go into logs, and this is for the person at the terminal.
+		if (firstStart) process.stdout.write(formatFirstStartBanner(firstStart, `http://${shownHost}:${port}`));
+	} catch (error) {
+		await app?.close().catch(() => {});
+		await worker?.stop().catch(() => {});
+		await container.close().catch(() => {});
+		throw error;
+	}
+
+	const started = app;
+	let stopping: Promise<void> | undefined;
+	return {
+		app: started,
+		container,
+		worker,
+		stop: () => {
+			stopping ??= (async () => {
+				await started.close();
+				await worker?.stop();
+				await container.close();
+			})();
+			return stopping;
+		},
+	};
+}
+
+/** Runs until SIGTERM/SIGINT, then shuts down gracefully within the configured timeout. */
+export async function serve(config: Config, mode: Mode, version: string): Promise<void> {
+	const running = await startServer(config, mode, version);
+	const logger = running.container.logger;
+	closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
+		if (err) logger.error({ err }, "shutting down after an unexpected error");
+		else logger.info({ signal }, "shutting down: finishing in-flight requests");
+		await running.stop();
+		logger.info("stopped");
+	});
+}

@@ -1,0 +1,11 @@
+/** A small string key/value store with per-entry expiry, shared across processes when backed by Redis. */
+export interface Cache {
+	get(key: string): Promise<string | undefined>;
+	set(key: string, value: string, ttlMs: number): Promise<void>;
+	/** Sets only when absent; true when this call set it (the dedup-window primitive). */
+	setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+	/** Adds `by` (creating the key at 0 with ttlMs if absent, TTL not extended afterwards); returns the new value. */
+	increment(key: string, by: number, ttlMs: number): Promise<number>;
+	delete(key: string): Promise<void>;
+	close(): Promise<void>;
+}

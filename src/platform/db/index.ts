@@ -1,0 +1,8 @@
+export { type Backend, type Database, type DatabaseOptions, type Db, openDatabase } from "./database.ts";
+export {
+	loadMigrations,
+	type Migration,
+	type MigrationSet,
+	migrateSchema,
+	migrateSchemaInTransaction,
+} from "./migrator.ts";

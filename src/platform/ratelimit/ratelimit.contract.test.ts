@@ -1,0 +1,140 @@
+import { randomUUID } from "node:crypto";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRedisClient } from "../redis.ts";
+import { createMemoryRateLimiter, createRedisRateLimiter } from "./index.ts";
+import type { RateLimiter } from "./types.ts";
+
+const redisUrl = process.env.TEST_REDIS_URL;
+const backend = redisUrl ? "redis" : "memory";
+const prefix = `test:${randomUUID()}:`;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function deleteKeysWithPrefix(client: Redis, keyPrefix: string): Promise<void> {
+	let cursor = "0";
+	do {
+		const [next, keys] = await client.scan(cursor, "MATCH", `${keyPrefix}*`, "COUNT", 500);
+		if (keys.length > 0) await client.del(...keys);
+		cursor = next;
+	} while (cursor !== "0");
+}
+
+describe(`rate limiter contract (${backend})`, () => {
+	let client: Redis | undefined;
+	let limiter: RateLimiter;
+	let makeLimiter: () => RateLimiter;
+
+	beforeAll(() => {
+		if (redisUrl) {
+			const redis = createRedisClient(redisUrl);
+			client = redis;
+			makeLimiter = () => createRedisRateLimiter({ client: redis, prefix });
+		} else {
+			makeLimiter = () => createMemoryRateLimiter();
+		}
+		limiter = makeLimiter();
+	});
+
+	afterAll(async () => {
+		await limiter.close();
+		if (client) {
+			await deleteKeysWithPrefix(client, prefix);
+			await client.quit();
+		}
+	});
+
+	it("allows `limit` requests, then denies with a retry time within the window", async () => {
+		const decisions = [];
+		for (let i = 0; i < 3; i++) decisions.push(await limiter.consume("exhaust", 3, 10_000));
+		expect(decisions).toEqual([
+			{ allowed: true, remaining: 2, retryAfterMs: 0 },
+			{ allowed: true, remaining: 1, retryAfterMs: 0 },
+			{ allowed: true, remaining: 0, retryAfterMs: 0 },
+		]);
+
+		for (let i = 0; i < 2; i++) {
+			const denied = await limiter.consume("exhaust", 3, 10_000);
+			expect(denied.allowed).toBe(false);
+			expect(denied.remaining).toBe(0);
+			expect(denied.retryAfterMs).toBeGreaterThan(0);
+			expect(denied.retryAfterMs).toBeLessThanOrEqual(10_000);
+		}
+	});
+
+	it("keeps separate keys independent", async () => {
+		expect((await limiter.consume("tenant-a", 1, 10_000)).allowed).toBe(true);
+		expect((await limiter.consume("tenant-a", 1, 10_000)).allowed).toBe(false);
+		expect(await limiter.consume("tenant-b", 1, 10_000)).toEqual({ allowed: true, remaining: 0, retryAfterMs: 0 });
+	});
+
+	it("keeps separate budgets for the same key independent", async () => {
+		expect((await limiter.consume("shared-key", 1, 10_000)).allowed).toBe(true);
+		expect((await limiter.consume("shared-key", 1, 10_000)).allowed).toBe(false);
+		expect(await limiter.consume("shared-key", 5, 10_000)).toEqual({ allowed: true, remaining: 4, retryAfterMs: 0 });
+		expect((await limiter.consume("shared-key", 1, 20_000)).allowed).toBe(true);
+	});
+
+	it("shares a budget between limiter instances over the same store only when the store is shared", async () => {
+		const other = makeLimiter();
+		try {
+			expect((await limiter.consume("cross-instance", 1, 10_000)).allowed).toBe(true);
+			// Redis is one store for every process; memory is per instance.
+			expect((await other.consume("cross-instance", 1, 10_000)).allowed).toBe(backend === "memory");
+		} finally {
+			await other.close();
+		}
+	});
+
+	it("restores the budget once the window has passed", async () => {
+		expect((await limiter.consume("refill", 2, 1_000)).allowed).toBe(true);
+		expect((await limiter.consume("refill", 2, 1_000)).allowed).toBe(true);
+		const denied = await limiter.consume("refill", 2, 1_000);
+		expect(denied.allowed).toBe(false);
+		expect(denied.retryAfterMs).toBeGreaterThan(0);
+		expect(denied.retryAfterMs).toBeLessThanOrEqual(1_000);
+
+		await sleep(denied.retryAfterMs + 100);
+		expect(await limiter.consume("refill", 2, 1_000)).toEqual({ allowed: true, remaining: 1, retryAfterMs: 0 });
+	});
+
+	it("rounds a sub-second window up to one second", async () => {
+		expect((await limiter.consume("sub-second", 1, 200)).allowed).toBe(true);
+		const denied = await limiter.consume("sub-second", 1, 200);
+		expect(denied.allowed).toBe(false);
+		expect(denied.retryAfterMs).toBeGreaterThan(500);
+		expect(denied.retryAfterMs).toBeLessThanOrEqual(1_000);
+	});
+
+	it("rejects invalid limits and windows", async () => {
+		for (const [limit, windowMs] of [
+			[0, 1_000],
+			[-1, 1_000],
+			[1.5, 1_000],
+			[Number.NaN, 1_000],
+			[1, 0],
+			[1, -5],
+			[1, Number.NaN],
+			[1, Number.POSITIVE_INFINITY],
+		] as const) {
+			await expect(limiter.consume("invalid", limit, windowMs), `${limit}/${windowMs}`).rejects.toThrow(/Rate limit/);
+		}
+	});
+
+	it("rejects consume after close", async () => {
+		const closing = makeLimiter();
+		await closing.close();
+		await expect(closing.consume("closed", 1, 1_000)).rejects.toThrow(/closed/);
+	});
+
+	if (backend === "redis") {
+		it("propagates a Redis failure as an Error instead of a decision", async () => {
+			const broken = createRedisClient(redisUrl as string);
+			await broken.quit();
+			const failing = createRedisRateLimiter({ client: broken, prefix });
+			const outcome = failing.consume("unreachable", 5, 1_000);
+			await expect(outcome).rejects.toBeInstanceOf(Error);
+			await failing.close();
+		});
+	}
+});

@@ -1,0 +1,93 @@
+import type { Generated } from "kysely";
+import type { Db } from "../platform/db/index.ts";
+import type { Actor } from "./types.ts";
+
+/** The tenant-schema table this module owns (spec `tenant/audit.go`). */
+type AuditTables = {
+	audit_log: {
+		id: Generated<string>;
+		at: Generated<Date>;
+		actor_type: string;
+		actor_id: string | null;
+		actor_role: string | null;
+		action: string;
+		target_type: string;
+		target_id: string | null;
+		before: unknown;
+		after: unknown;
+		request_id: string | null;
+		source_ip: string | null;
+	};
+};
+
+export interface AuditEntry {
+	action: string;
+	targetType: string;
+	targetId?: string;
+	before?: unknown;
+	after?: unknown;
+}
+
+export interface AuditRecord extends Required<Pick<AuditEntry, "action" | "targetType">> {
+	id: string;
+	at: Date;
+	actorType: string;
+	actorId: string | null;
+	actorRole: string | null;
+	targetId: string | null;
+	before: unknown;
+	after: unknown;
+	requestId: string | null;
+	sourceIp: string | null;
+}
+
+/**
+ * Writes one audit row into the tenant's schema. Call it with the transaction that makes the
+ * change, so the change and its record commit together or not at all.
+ */
+export async function writeAudit(trx: Db, schema: string, actor: Actor, entry: AuditEntry): Promise<void> {
+	const principal = actor.principal;
+	await trx
+		.withSchema(schema)
+		.withTables<AuditTables>()
+		.insertInto("audit_log")
+		.values({
+			actor_type: principal.type,
+			actor_id: principal.id,
+			actor_role: principal.type === "api_key" ? principal.role : null,
+			action: entry.action,
+			target_type: entry.targetType,
+			target_id: entry.targetId ?? null,
+			before: entry.before === undefined ? null : JSON.stringify(entry.before),
+			after: entry.after === undefined ? null : JSON.stringify(entry.after),
+			request_id: actor.requestId ?? null,
+			source_ip: actor.sourceIp ?? null,
+		})
+		.execute();
+}
+
+/** The newest audit rows of a tenant (the full audit API comes with sign-in and permissions). */
+export async function listAudit(db: Db, schema: string, limit = 100): Promise<AuditRecord[]> {
+	const rows = await db
+		.withSchema(schema)
+		.withTables<AuditTables>()
+		.selectFrom("audit_log")
+		.selectAll()
+		.orderBy("at", "desc")
+		.limit(limit)
+		.execute();
+	return rows.map((row) => ({
+		id: row.id,
+		at: row.at,
+		actorType: row.actor_type,
+		actorId: row.actor_id,
+		actorRole: row.actor_role,
+		action: row.action,
+		targetType: row.target_type,
+		targetId: row.target_id,
+		before: row.before,
+		after: row.after,
+		requestId: row.request_id,
+		sourceIp: row.source_ip,
+	}));
+}

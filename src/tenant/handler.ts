@@ -1,0 +1,243 @@
+import type { FastifyRequest } from "fastify";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { roles } from "./permissions.ts";
+import type { TenantApi } from "./service.ts";
+import { type Actor, type ApiKey, type Principal, type Tenant, tenantSlug } from "./types.ts";
+
+export interface TenantRoutesOptions {
+	tenants: TenantApi;
+}
+
+const tenantDto = z
+	.object({
+		id: z.uuid(),
+		slug: z.string(),
+		name: z.string(),
+		createdAt: z.string().meta({ format: "date-time" }),
+	})
+	.meta({ id: "Tenant" });
+
+const apiKeyDto = z
+	.object({
+		id: z.uuid(),
+		prefix: z.string().meta({ description: "The key's first characters, to recognise it" }),
+		role: z.enum(roles),
+		description: z.string(),
+		createdBy: z.string(),
+		createdAt: z.string().meta({ format: "date-time" }),
+		lastUsedAt: z.string().nullable().meta({ format: "date-time" }),
+		revokedAt: z.string().nullable().meta({ format: "date-time" }),
+	})
+	.meta({ id: "ApiKey" });
+
+const createdKeyDto = z.object({
+	key: z.string().meta({ description: "The API key. Shown only in this response: store it now." }),
+	apiKey: apiKeyDto,
+});
+
+const createKeyBody = z
+	.object({
+		role: z.enum(roles),
+		description: z.string().max(200).optional(),
+	})
+	.strict();
+
+const toTenantDto = (tenant: Tenant) => ({
+	id: tenant.id,
+	slug: tenant.slug,
+	name: tenant.name,
+	createdAt: tenant.createdAt.toISOString(),
+});
+
+const toApiKeyDto = (key: ApiKey) => ({
+	id: key.id,
+	prefix: key.prefix,
+	role: key.role,
+	description: key.description,
+	createdBy: key.createdBy,
+	createdAt: key.createdAt.toISOString(),
+	lastUsedAt: key.lastUsedAt?.toISOString() ?? null,
+	revokedAt: key.revokedAt?.toISOString() ?? null,
+});
+
+/** Who is acting, for the audit log, from an authenticated request. */
+export function actorOf(request: FastifyRequest): Actor {
+	if (!request.principal) throw new Error("actorOf() on an unauthenticated route");
+	return { principal: request.principal, requestId: request.id, sourceIp: request.ip };
+}
+
+/** The tenant-scoped principal of a request on a route that declared a tenant permission. */
+export function tenantPrincipal(request: FastifyRequest): Extract<Principal, { type: "api_key" }> {
+	const principal = request.principal;
+	if (principal?.type !== "api_key") throw new Error("tenantPrincipal() on a route without a tenant permission");
+	return principal;
+}
+
+const adminTags = ["admin"];
+const keyTags = ["api keys"];
+
+export const tenantRoutes: FastifyPluginAsyncZod<TenantRoutesOptions> = async (app, { tenants }) => {
+	app.get(
+		"/api/v1/admin/tenants",
+		{
+			config: { auth: "platform_admin" },
+			schema: {
+				tags: adminTags,
+				summary: "List tenants",
+				response: { 200: z.object({ tenants: z.array(tenantDto) }) },
+			},
+		},
+		async () => ({ tenants: (await tenants.listTenants()).map(toTenantDto) }),
+	);
+
+	app.post(
+		"/api/v1/admin/tenants",
+		{
+			config: { auth: "platform_admin" },
+			schema: {
+				tags: adminTags,
+				summary: "Create a tenant and its schema",
+				body: z.object({ slug: tenantSlug, name: z.string().min(1).max(200).optional() }).strict(),
+				response: { 201: z.object({ tenant: tenantDto }) },
+			},
+		},
+		async (request, reply) => {
+			const tenant = await tenants.createTenant(request.body, actorOf(request));
+			return reply.status(201).send({ tenant: toTenantDto(tenant) });
+		},
+	);
+
+	app.get(
+		"/api/v1/admin/tenants/:slug",
+		{
+			config: { auth: "platform_admin" },
+			schema: {
+				tags: adminTags,
+				summary: "Get a tenant",
+				params: z.object({ slug: tenantSlug }),
+				response: { 200: z.object({ tenant: tenantDto }) },
+			},
+		},
+		async (request) => ({ tenant: toTenantDto(await tenants.getTenant(request.params.slug)) }),
+	);
+
+	app.get(
+		"/api/v1/admin/tenants/:slug/api-keys",
+		{
+			config: { auth: "platform_admin" },
+			schema: {
+				tags: adminTags,
+				summary: "List a tenant's API keys",
+				params: z.object({ slug: tenantSlug }),
+				response: { 200: z.object({ apiKeys: z.array(apiKeyDto) }) },
+			},
+		},
+		async (request) => ({ apiKeys: (await tenants.listApiKeys(request.params.slug)).map(toApiKeyDto) }),
+	);
+
+	app.post(
+		"/api/v1/admin/tenants/:slug/api-keys",
+		{
+			config: { auth: "platform_admin" },
+			schema: {
+				tags: adminTags,
+				summary: "Create an API key for a tenant",
+				description: "The key is in the response only; OpsWatch keeps its SHA-256 hash.",
+				params: z.object({ slug: tenantSlug }),
+				body: createKeyBody,
+				response: { 201: createdKeyDto },
+			},
+		},
+		async (request, reply) => {
+			const { key, apiKey } = await tenants.createApiKey(
+				{ tenantSlug: request.params.slug, ...request.body },
+				actorOf(request),
+			);
+			return reply.status(201).send({ key, apiKey: toApiKeyDto(apiKey) });
+		},
+	);
+
+	app.get(
+		"/api/v1/me",
+		{
+			config: { auth: { permission: "tenant.read" } },
+			schema: {
+				tags: ["identity"],
+				summary: "Who the caller is: tenant and role",
+				response: {
+					200: z.object({
+						tenant: z.object({ id: z.uuid(), slug: z.string() }),
+						role: z.enum(roles),
+						apiKeyId: z.uuid(),
+					}),
+				},
+			},
+		},
+		async (request) => {
+			const principal = tenantPrincipal(request);
+			return {
+				tenant: { id: principal.tenant.id, slug: principal.tenant.slug },
+				role: principal.role,
+				apiKeyId: principal.id,
+			};
+		},
+	);
+
+	app.get(
+		"/api/v1/api-keys",
+		{
+			config: { auth: { permission: "apikeys.read" } },
+			schema: {
+				tags: keyTags,
+				summary: "List this tenant's API keys",
+				response: { 200: z.object({ apiKeys: z.array(apiKeyDto) }) },
+			},
+		},
+		async (request) => ({
+			apiKeys: (await tenants.listApiKeys(tenantPrincipal(request).tenant.slug)).map(toApiKeyDto),
+		}),
+	);
+
+	app.post(
+		"/api/v1/api-keys",
+		{
+			config: { auth: { permission: "apikeys.manage" } },
+			schema: {
+				tags: keyTags,
+				summary: "Create an API key in this tenant",
+				description: "The key is in the response only; OpsWatch keeps its SHA-256 hash.",
+				body: createKeyBody,
+				response: { 201: createdKeyDto },
+			},
+		},
+		async (request, reply) => {
+			const { key, apiKey } = await tenants.createApiKey(
+				{ tenantSlug: tenantPrincipal(request).tenant.slug, ...request.body },
+				actorOf(request),
+			);
+			return reply.status(201).send({ key, apiKey: toApiKeyDto(apiKey) });
+		},
+	);
+
+	app.delete(
+		"/api/v1/api-keys/:id",
+		{
+			config: { auth: { permission: "apikeys.manage" } },
+			schema: {
+				tags: keyTags,
+				summary: "Revoke an API key of this tenant",
+				params: z.object({ id: z.uuid() }),
+				response: { 200: z.object({ apiKey: apiKeyDto }) },
+			},
+		},
+		async (request) => {
+			const revoked = await tenants.revokeApiKey(
+				tenantPrincipal(request).tenant.slug,
+				request.params.id,
+				actorOf(request),
+			);
+			return { apiKey: toApiKeyDto(revoked) };
+		},
+	);
+};

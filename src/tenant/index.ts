@@ -1,0 +1,16 @@
+/** The tenant domain: tenants, API keys, roles and permissions, audit. Other code imports only this. */
+
+export type { AuditRecord } from "./audit.ts";
+export { type TenantRoutesOptions, tenantRoutes } from "./handler.ts";
+export { type Permission, permissions, permissionTable, type Role, roleHasPermission, roles } from "./permissions.ts";
+export { createTenantService, schemaForSlug, type TenantApi, type TenantServiceDeps } from "./service.ts";
+export {
+	type Actor,
+	type ApiKey,
+	type AuthResult,
+	type Principal,
+	type RouteAuth,
+	type Tenant,
+	type TenantRef,
+	tenantSlug,
+} from "./types.ts";

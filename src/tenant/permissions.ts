@@ -1,0 +1,25 @@
+/**
+ * The one permission table (spec §5.2). Every route declares a permission from here; a role
+ * may do exactly what this table lists. Later capabilities add their permissions here.
+ */
+export const roles = ["admin", "manager", "engineer", "readonly"] as const;
+export type Role = (typeof roles)[number];
+
+const everyone: readonly Role[] = roles;
+
+export const permissionTable = {
+	/** Read the caller's own tenant and identity. */
+	"tenant.read": everyone,
+	/** List the tenant's API keys (never the keys themselves). */
+	"apikeys.read": ["admin"],
+	/** Create and revoke the tenant's API keys. */
+	"apikeys.manage": ["admin"],
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Permission = keyof typeof permissionTable;
+
+export const permissions = Object.keys(permissionTable) as Permission[];
+
+export function roleHasPermission(role: Role, permission: Permission): boolean {
+	return (permissionTable[permission] as readonly Role[]).includes(role);
+}

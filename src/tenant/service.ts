@@ -1,0 +1,198 @@
+import type { Clock } from "../platform/clock.ts";
+import { type Db, loadMigrations, migrateSchema, migrateSchemaInTransaction } from "../platform/db/index.ts";
+import { AppError } from "../platform/errors.ts";
+import { type AuditRecord, listAudit, writeAudit } from "./audit.ts";
+import {
+	displayPrefix,
+	generateAdminToken,
+	generateApiKey,
+	hashCredential,
+	isApiKeyFormat,
+	secretsEqual,
+} from "./credentials.ts";
+import type { Role } from "./permissions.ts";
+import * as store from "./store.ts";
+import { type Actor, type ApiKey, type AuthResult, type Tenant, tenantSlug } from "./types.ts";
+
+/** The tenant domain's service interface: the only way other code reaches tenants and keys. */
+export interface TenantApi {
+	createTenant(input: { slug: string; name?: string }, actor: Actor): Promise<Tenant>;
+	listTenants(): Promise<Tenant[]>;
+	getTenant(slug: string): Promise<Tenant>;
+	/** Brings every tenant schema up to the newest tenant migration. */
+	migrateTenantSchemas(): Promise<{ slug: string; applied: string[] }[]>;
+	/** Creates a key and returns it in clear text: the only time it is ever visible. */
+	createApiKey(
+		input: { tenantSlug: string; role: Role; description?: string },
+		actor: Actor,
+	): Promise<{ key: string; apiKey: ApiKey }>;
+	listApiKeys(tenantSlug: string): Promise<ApiKey[]>;
+	revokeApiKey(tenantSlug: string, keyId: string, actor: Actor): Promise<ApiKey>;
+	/** Resolves an API key or platform-admin token to who is calling. */
+	authenticate(credential: string): Promise<AuthResult>;
+	/** Generates a stored platform-admin token (first embedded start); returns it in clear text once. */
+	createPlatformAdminToken(description: string): Promise<string>;
+	hasPlatformAdminToken(): Promise<boolean>;
+	countTenants(): Promise<number>;
+	listAudit(tenantSlug: string, limit?: number): Promise<AuditRecord[]>;
+}
+
+export interface TenantServiceDeps {
+	db: Db;
+	clock: Clock;
+	/** OPSWATCH_ADMIN_TOKEN, when configured. */
+	adminToken: string | undefined;
+	onBackgroundError?: (error: unknown) => void;
+}
+
+/** Writing last_used_at on every request would turn each webhook into a write; once a minute is enough. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export const schemaForSlug = (slug: string): string => `tenant_${slug}`;
+
+export function createTenantService({ db, clock, adminToken, onBackgroundError }: TenantServiceDeps): TenantApi {
+	const lastTouched = new Map<string, number>();
+
+	async function getTenant(slug: string): Promise<Tenant> {
+		const tenant = await store.findTenantBySlug(db, slug);
+		if (!tenant) throw new AppError("not_found", "tenant.not_found", `Tenant "${slug}" does not exist`);
+		return tenant;
+	}
+
+	function touch(keyId: string): void {
+		const now = clock.now();
+		const last = lastTouched.get(keyId) ?? 0;
+		if (now.getTime() - last < LAST_USED_RESOLUTION_MS) return;
+		lastTouched.set(keyId, now.getTime());
+		store.touchApiKey(db, keyId, now).catch((error) => onBackgroundError?.(error));
+	}
+
+	return {
+		async createTenant(input, actor) {
+			const slug = tenantSlug.safeParse(input.slug);
+			if (!slug.success) {
+				const message = `Invalid tenant slug "${input.slug}": ${slug.error.issues[0]?.message}`;
+				throw new AppError("validation", "tenant.invalid_slug", message, {
+					fields: [{ path: "slug", message }],
+				});
+			}
+			const schema = schemaForSlug(slug.data);
+			return db.transaction().execute(async (trx) => {
+				const tenant = await store.insertTenant(trx, { slug: slug.data, name: input.name ?? slug.data, schema });
+				await migrateSchemaInTransaction(trx, { schema, migrations: loadMigrations("tenant") });
+				await writeAudit(trx, schema, actor, {
+					action: "tenant.create",
+					targetType: "tenant",
+					targetId: tenant.id,
+					after: { slug: tenant.slug, name: tenant.name },
+				});
+				return tenant;
+			});
+		},
+
+		listTenants: () => store.listTenants(db),
+		getTenant,
+		countTenants: () => store.countTenants(db),
+
+		async migrateTenantSchemas() {
+			const results = [];
+			for (const tenant of await store.listTenants(db)) {
+				const applied = await migrateSchema(db, { schema: tenant.schema, migrations: loadMigrations("tenant") });
+				results.push({ slug: tenant.slug, applied });
+			}
+			return results;
+		},
+
+		async createApiKey(input, actor) {
+			const tenant = await getTenant(input.tenantSlug);
+			const key = generateApiKey();
+			const createdBy = `${actor.principal.type}:${actor.principal.id}`;
+			const apiKey = await db.transaction().execute(async (trx) => {
+				const created = await store.insertApiKey(trx, {
+					tenant_id: tenant.id,
+					key_hash: hashCredential(key),
+					key_prefix: displayPrefix(key),
+					role: input.role,
+					description: input.description ?? "",
+					created_by: createdBy,
+					last_used_at: null,
+					revoked_at: null,
+				});
+				await writeAudit(trx, tenant.schema, actor, {
+					action: "apikey.create",
+					targetType: "api_key",
+					targetId: created.id,
+					after: { role: created.role, prefix: created.prefix, description: created.description },
+				});
+				return created;
+			});
+			return { key, apiKey };
+		},
+
+		async listApiKeys(slug) {
+			const tenant = await getTenant(slug);
+			return store.listApiKeys(db, tenant.id);
+		},
+
+		async revokeApiKey(slug, keyId, actor) {
+			const tenant = await getTenant(slug);
+			return db.transaction().execute(async (trx) => {
+				const revoked = await store.revokeApiKey(trx, tenant.id, keyId, clock.now());
+				if (!revoked) {
+					const existing = await store.findApiKeyInTenant(trx, tenant.id, keyId);
+					if (existing) return existing; // already revoked: revoking again changes nothing
+					throw new AppError("not_found", "apikey.not_found", `API key ${keyId} does not exist in this tenant`);
+				}
+				await writeAudit(trx, tenant.schema, actor, {
+					action: "apikey.revoke",
+					targetType: "api_key",
+					targetId: revoked.id,
+					before: { revokedAt: null },
+					after: { revokedAt: revoked.revokedAt },
+				});
+				return revoked;
+			});
+		},
+
+		async authenticate(credential) {
+			if (adminToken && secretsEqual(credential, adminToken)) {
+				return { ok: true, principal: { type: "platform_admin", id: "config" } };
+			}
+			const hash = hashCredential(credential);
+			if (isApiKeyFormat(credential)) {
+				const found = await store.findApiKeyByHash(db, hash);
+				if (found && !found.key.revokedAt) {
+					touch(found.key.id);
+					const { tenant, key } = found;
+					return {
+						ok: true,
+						principal: {
+							type: "api_key",
+							id: key.id,
+							role: key.role,
+							tenant: { id: tenant.id, slug: tenant.slug, schema: tenant.schema },
+						},
+					};
+				}
+				if (found) return { ok: false, code: "auth.key_revoked", message: "This API key has been revoked" };
+			} else {
+				const token = await store.findPlatformAdminToken(db, hash);
+				if (token) return { ok: true, principal: { type: "platform_admin", id: token.id } };
+			}
+			return { ok: false, code: "auth.invalid_credential", message: "The credential is not a valid API key or token" };
+		},
+
+		async createPlatformAdminToken(description) {
+			const token = generateAdminToken();
+			await store.insertPlatformAdminToken(db, hashCredential(token), description);
+			return token;
+		},
+
+		hasPlatformAdminToken: async () => (await store.countPlatformAdminTokens(db)) > 0,
+
+		async listAudit(slug, limit) {
+			const tenant = await getTenant(slug);
+			return listAudit(db, tenant.schema, limit);
+		},
+	};
+}

@@ -1,0 +1,56 @@
+import { z } from "zod";
+import type { Permission, Role } from "./permissions.ts";
+
+/** `tenant_<slug>` must be a safe, unquoted PostgreSQL identifier. */
+export const tenantSlugPattern = /^[a-z][a-z0-9_]{0,39}$/;
+
+export const tenantSlug = z
+	.string()
+	.regex(
+		tenantSlugPattern,
+		"must start with a lower-case letter and contain only a–z, 0–9 and '_' (at most 40 characters)",
+	);
+
+export interface Tenant {
+	id: string;
+	slug: string;
+	name: string;
+	/** The PostgreSQL schema holding this tenant's data. */
+	schema: string;
+	createdAt: Date;
+}
+
+/** What a request needs to know about its tenant. */
+export type TenantRef = Pick<Tenant, "id" | "slug" | "schema">;
+
+export interface ApiKey {
+	id: string;
+	tenantId: string;
+	/** The first characters of the key, enough to recognise it in a list. */
+	prefix: string;
+	role: Role;
+	description: string;
+	createdBy: string;
+	createdAt: Date;
+	lastUsedAt: Date | null;
+	revokedAt: Date | null;
+}
+
+/** Who is calling. */
+export type Principal =
+	| { type: "platform_admin"; id: string }
+	| { type: "api_key"; id: string; tenant: TenantRef; role: Role };
+
+/** What a route requires; every route declares one. */
+export type RouteAuth = "public" | "platform_admin" | { permission: Permission };
+
+/** Who did it, for the audit log. */
+export interface Actor {
+	principal: Principal | { type: "system"; id: string };
+	requestId?: string;
+	sourceIp?: string;
+}
+
+export type AuthResult =
+	| { ok: true; principal: Principal }
+	| { ok: false; code: "auth.invalid_credential" | "auth.key_revoked"; message: string };
