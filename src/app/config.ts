@@ -215,13 +215,13 @@ export function redactedConfig(config: Config): Record<string, unknown> {
 		host: config.host,
 		port: config.port,
 		data_dir: config.dataDir,
-		database_url: redactUrl(config.databaseUrl),
+		database_url: redactUrl(config.databaseUrl) ?? null,
 		database_pool_size: config.databasePoolSize,
-		redis_url: redactUrl(config.redisUrl),
+		redis_url: redactUrl(config.redisUrl) ?? null,
 		redis_prefix: config.redisPrefix,
 		log_level: config.logLevel,
 		body_limit_bytes: config.bodyLimitBytes,
-		admin_token: config.adminToken ? "<redacted>" : undefined,
+		admin_token: config.adminToken ? "<redacted>" : null,
 		shutdown_timeout_ms: config.shutdownTimeoutMs,
 	};
 }

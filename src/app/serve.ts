@@ -1,7 +1,8 @@
 import closeWithGrace from "close-with-grace";
 import type { FastifyInstance } from "fastify";
 import { AppError } from "../platform/errors.ts";
-import { createLogger } from "../platform/log.ts";
+import type { Database } from "../platform/db/index.ts";
+import { createLogger, type Logger } from "../platform/log.ts";
 import { bootstrapFirstStart, formatFirstStartBanner } from "./bootstrap.ts";
 import type { Config } from "./config.ts";
 import { type Container, createContainer, migrateAll } from "./container.ts";
@@ -40,17 +41,29 @@ export function assertModeSupported(mode: Mode, config: Config): void {
 	}
 }
 
-export async function startServer(config: Config, mode: Mode, version: string): Promise<Running> {
+export interface StartOptions {
+	/** Tests hand in a per-file database and a quiet logger, and skip the first-start banner. */
+	database?: Database;
+	logger?: Logger;
+	firstStart?: boolean;
+}
+
+export async function startServer(
+	config: Config,
+	mode: Mode,
+	version: string,
+	options: StartOptions = {},
+): Promise<Running> {
 	assertModeSupported(mode, config);
-	const logger = createLogger(config.logLevel);
-	const container = await createContainer({ config, logger });
+	const logger = options.logger ?? createLogger(config.logLevel);
+	const container = await createContainer({ config, logger, database: options.database });
 	let app: FastifyInstance | undefined;
 	let worker: Worker | undefined;
 	try {
 		await migrateAll(container);
 
 		const firstStart =
-			mode === "all" && container.database.backend === "pglite"
+			mode === "all" && container.database.backend === "pglite" && options.firstStart !== false
 				? await bootstrapFirstStart(container.tenants, { adminTokenConfigured: Boolean(config.adminToken) })
 				: undefined;
 

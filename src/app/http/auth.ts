@@ -7,10 +7,20 @@ declare module "fastify" {
 		/** What the route requires. Every route must declare it; registration fails otherwise. */
 		auth?: RouteAuth;
 	}
+	interface FastifyInstance {
+		/** Every route with what it requires, for the permission test and for humans. */
+		routeCatalog: RouteCatalogEntry[];
+	}
 	interface FastifyRequest {
 		/** Set by the auth hook on every route that is not public. */
 		principal: Principal | null;
 	}
+}
+
+export interface RouteCatalogEntry {
+	method: string;
+	url: string;
+	auth: RouteAuth;
 }
 
 /** Routes served by plugins we don't write (the API docs page): public by nature. */
@@ -31,17 +41,20 @@ export function credentialFrom(request: FastifyRequest): string | undefined {
 
 export function registerAuth(app: FastifyInstance, tenants: Pick<TenantApi, "authenticate">): void {
 	app.decorateRequest("principal", null);
+	const catalog: RouteCatalogEntry[] = [];
+	app.decorate("routeCatalog", catalog);
 
 	app.addHook("onRoute", (route) => {
 		if (publicPrefixes.some((prefix) => route.url.startsWith(prefix))) {
 			route.config = { ...route.config, auth: "public" };
-			return;
 		}
-		if (!route.config?.auth) {
+		const auth = route.config?.auth;
+		if (!auth) {
 			throw new Error(
 				`Route ${route.method} ${route.url} declares no auth: set config.auth to "public", "platform_admin" or { permission }`,
 			);
 		}
+		for (const method of [route.method].flat()) catalog.push({ method, url: route.url, auth });
 	});
 
 	// onRequest: refuse before the body is even read, so an unauthenticated sender can't make us parse it.

@@ -134,7 +134,7 @@ describe(`cache contract (${backend})`, () => {
 	});
 
 	if (backend === "redis") {
-		it("stores entries under `${prefix}cache:` with the requested expiry, shared between instances", async () => {
+		it("stores entries under the prefixed cache: key with the requested expiry, shared between instances", async () => {
 			const redis = client as Redis;
 			await cache.set("layout", "v", 5_000);
 			const ttl = await redis.pttl(`${prefix}cache:layout`);

@@ -68,7 +68,7 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
 				throw new Error("Cache increment would overflow");
 			}
 			// The entry keeps the expiry it was created with, as PEXPIRE NX does in Redis.
-			store.set(key, String(next), { ttl });
+			store.set(key, String(next), { noUpdateTTL: true });
 			return next;
 		},
 

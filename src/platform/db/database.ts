@@ -21,6 +21,8 @@ export interface Database {
 	/** Round-trips a trivial query; throws when the database is unreachable. */
 	ping(): Promise<void>;
 	close(): Promise<void>;
+	/** PGlite only: the whole data dir as a tarball, to start other in-memory databases from. */
+	dumpDataDir?: () => Promise<Blob>;
 }
 
 export type DatabaseOptions =
@@ -36,7 +38,8 @@ async function openPostgres(options: Extract<DatabaseOptions, { backend: "postgr
 	const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize });
 	// An idle client losing its connection emits on the pool; unhandled, it would crash the process.
 	pool.on("error", (error) => options.onError?.(error));
-	return wrap("postgres", pool, async () => pool.end());
+	// Kysely's destroy() ends the pool.
+	return wrap("postgres", pool, async () => {});
 }
 
 /**
@@ -62,12 +65,12 @@ async function openPglite(options: Extract<DatabaseOptions, { backend: "pglite" 
 	}
 	const pool = new pg.Pool({ ...(createPgConfig(pglite) as pg.PoolConfig), max: 1 });
 	pool.on("error", (error) => options.onError?.(error));
-	return wrap("pglite", pool, async () => {
-		await pool.end();
-		// pool.end() does not close PGlite; without close() the next open runs crash recovery.
+	const database = wrap("pglite", pool, async () => {
+		// Ending the pool (Kysely's destroy) does not close PGlite; without close() the next open runs crash recovery.
 		await pglite.close();
 		await lock?.release();
 	});
+	return { ...database, dumpDataDir: () => pglite.dumpDataDir("gzip") };
 }
 
 function wrap(backend: Backend, pool: pg.Pool, closeAll: () => Promise<void>): Database {

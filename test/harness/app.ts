@@ -1,0 +1,115 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { type Config, loadConfig } from "../../src/app/config.ts";
+import { type Mode, type Running, startServer } from "../../src/app/serve.ts";
+import { createLogger } from "../../src/platform/log.ts";
+import type { Role } from "../../src/tenant/index.ts";
+import { testRedisUrl } from "./backend.ts";
+import { createTestDatabase, type TestDatabase } from "./database.ts";
+
+export interface ApiResponse<T = any> {
+	status: number;
+	headers: Headers;
+	body: T;
+	text: string;
+}
+
+export interface RequestOptions {
+	/** Sent as X-API-Key. */
+	key?: string;
+	/** Serialised as JSON with Content-Type application/json. */
+	json?: unknown;
+	/** Sent as is (use with `headers` for content type). */
+	body?: string | Buffer;
+	headers?: Record<string, string>;
+}
+
+export interface TestTenant {
+	slug: string;
+	id: string;
+	/** An admin API key of the tenant. */
+	adminKey: string;
+	keyFor(role: Role): Promise<string>;
+}
+
+export interface TestApp {
+	url: string;
+	config: Config;
+	running: Running;
+	database: TestDatabase;
+	adminToken: string;
+	request<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
+	/** A new tenant (unique slug) with an admin key, created through the admin API. */
+	newTenant(prefix?: string): Promise<TestTenant>;
+	close(): Promise<void>;
+}
+
+/**
+ * Boots the real server (same start path as `opswatch serve`) on this file's own database,
+ * with Redis when TEST_REDIS_URL is set, listening on a random 127.0.0.1 port.
+ */
+export async function startTestApp(options: { env?: Record<string, string>; mode?: Mode } = {}): Promise<TestApp> {
+	const adminToken = `test-admin-${randomBytes(24).toString("hex")}`;
+	const config = loadConfig({
+		env: {
+			OPSWATCH_HOST: "127.0.0.1",
+			OPSWATCH_PORT: "0",
+			OPSWATCH_ADMIN_TOKEN: adminToken,
+			OPSWATCH_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+			...(testRedisUrl && { OPSWATCH_REDIS_URL: testRedisUrl, OPSWATCH_REDIS_PREFIX: `test:${randomUUID()}:` }),
+			...options.env,
+		},
+	});
+	const database = await createTestDatabase();
+	const running = await startServer(config, options.mode ?? "all", "test", {
+		database,
+		logger: createLogger(config.logLevel),
+		firstStart: false,
+	});
+	const address = running.app.server.address();
+	if (!address || typeof address === "string") throw new Error("server has no TCP address");
+	const url = `http://127.0.0.1:${address.port}`;
+
+	async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> {
+		const headers: Record<string, string> = { ...opts.headers };
+		if (opts.key) headers["x-api-key"] = opts.key;
+		let body: string | Buffer | undefined = opts.body;
+		if (opts.json !== undefined) {
+			headers["content-type"] ??= "application/json";
+			body = JSON.stringify(opts.json);
+		}
+		const response = await fetch(url + path, { method, headers, body });
+		const text = await response.text();
+		let parsed: unknown = text;
+		try {
+			parsed = text ? JSON.parse(text) : undefined;
+		} catch {}
+		return { status: response.status, headers: response.headers, body: parsed as T, text };
+	}
+
+	let tenantCounter = 0;
+	async function newTenant(prefix = "t"): Promise<TestTenant> {
+		const slug = `${prefix}_${randomBytes(4).toString("hex")}_${tenantCounter++}`;
+		const created = await request("POST", "/api/v1/admin/tenants", { key: adminToken, json: { slug } });
+		if (created.status !== 201) throw new Error(`tenant creation failed: ${created.status} ${created.text}`);
+		const keyFor = async (role: Role) => {
+			const response = await request("POST", `/api/v1/admin/tenants/${slug}/api-keys`, {
+				key: adminToken,
+				json: { role, description: `test ${role}` },
+			});
+			if (response.status !== 201) throw new Error(`key creation failed: ${response.status} ${response.text}`);
+			return (response.body as { key: string }).key;
+		};
+		return { slug, id: (created.body as { tenant: { id: string } }).tenant.id, adminKey: await keyFor("admin"), keyFor };
+	}
+
+	return {
+		url,
+		config,
+		running,
+		database,
+		adminToken,
+		request,
+		newTenant,
+		close: () => running.stop(),
+	};
+}
