@@ -119,6 +119,11 @@ describe(`HTTP behaviour (${backendName})`, () => {
 		const bodySchema = create.requestBody.content["application/json"].schema;
 		expect(bodySchema.properties.slug.pattern).toBe("^[a-z][a-z0-9_]{0,39}$");
 		expect(doc.body.paths["/healthz"]).toBeUndefined();
+		expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(["201", "400", "401", "403", "409", "413"]));
+		expect(create.responses["409"].content["application/json"].schema.$ref).toBe("#/components/schemas/Error");
+		expect(doc.body.components.schemas.Error.properties.error.required).toEqual(
+			expect.arrayContaining(["code", "message", "requestId"]),
+		);
 
 		const page = await app.request("GET", "/api/docs/");
 		expect(page.status).toBe(200);

@@ -1,6 +1,18 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
+import { z } from "zod";
 import { AppError, type ErrorKind, type FieldError } from "../../platform/errors.ts";
+
+export const errorBodySchema = z
+	.object({
+		error: z.object({
+			code: z.string().meta({ description: "Stable machine-readable code, e.g. tenant.slug_taken" }),
+			message: z.string(),
+			fields: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+			requestId: z.string(),
+		}),
+	})
+	.meta({ id: "Error" });
 
 /** The one error body every failing response carries. */
 export interface ErrorBody {
@@ -52,7 +64,19 @@ const statusByCode: Record<string, number> = {
 	"request.unsupported_media_type": 415,
 };
 
+/** Documents the error answers every documented route can give, so the OpenAPI document lists them. */
+function documentErrorResponses(app: FastifyInstance): void {
+	app.addHook("onRoute", (route) => {
+		if (!route.schema || route.schema.hide || route.config?.auth === "public") return;
+		const response = (route.schema.response ?? {}) as Record<number, unknown>;
+		const statuses = [400, 401, 403, 404, 409, 413, 415, 429];
+		for (const status of statuses) response[status] ??= errorBodySchema.describe(`Error (${status})`);
+		route.schema.response = response;
+	});
+}
+
 export function registerErrorHandling(app: FastifyInstance, bodyLimit: number): void {
+	documentErrorResponses(app);
 	app.setErrorHandler((rawError: FastifyError, request, reply) => {
 		let error: AppError | undefined;
 		if (rawError instanceof AppError) {
