@@ -1,7 +1,7 @@
 import closeWithGrace from "close-with-grace";
 import type { FastifyInstance } from "fastify";
-import { AppError } from "../platform/errors.ts";
 import type { Database } from "../platform/db/index.ts";
+import { AppError } from "../platform/errors.ts";
 import { createLogger, type Logger } from "../platform/log.ts";
 import { bootstrapFirstStart, formatFirstStartBanner } from "./bootstrap.ts";
 import type { Config } from "./config.ts";

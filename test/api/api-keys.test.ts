@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestApp, type TestTenant, startTestApp } from "../harness/app.ts";
+import { startTestApp, type TestApp, type TestTenant } from "../harness/app.ts";
 import { backendName } from "../harness/backend.ts";
 
 let app: TestApp;
@@ -138,9 +138,9 @@ describe(`API keys (${backendName})`, () => {
 		const aAudit = await app.running.container.tenants.listAudit(a.slug);
 		expect(aAudit.some((row) => row.targetId === bKeyId)).toBe(false);
 		const bAudit = await app.running.container.tenants.listAudit(b.slug);
-		expect(bAudit.every((row) => row.actorType !== "api_key" || bKeys.some((k: { id: string }) => k.id === row.actorId))).toBe(
-			true,
-		);
+		expect(
+			bAudit.every((row) => row.actorType !== "api_key" || bKeys.some((k: { id: string }) => k.id === row.actorId)),
+		).toBe(true);
 
 		// A tenant's key never acts through the admin API on another tenant.
 		const viaAdmin = await app.request("POST", `/api/v1/admin/tenants/${b.slug}/api-keys`, {

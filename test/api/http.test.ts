@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestApp, type TestTenant, startTestApp } from "../harness/app.ts";
+import { startTestApp, type TestApp, type TestTenant } from "../harness/app.ts";
 import { backendName } from "../harness/backend.ts";
 
 let app: TestApp;
@@ -10,7 +10,8 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 
-const keyCount = async () => (await app.request("GET", "/api/v1/api-keys", { key: tenant.adminKey })).body.apiKeys.length;
+const keyCount = async () =>
+	(await app.request("GET", "/api/v1/api-keys", { key: tenant.adminKey })).body.apiKeys.length;
 
 describe(`HTTP behaviour (${backendName})`, () => {
 	it("answers malformed JSON with 400 and writes nothing", async () => {
@@ -83,7 +84,10 @@ describe(`HTTP behaviour (${backendName})`, () => {
 	it("answers an unknown route with 404 in the error format", async () => {
 		const response = await app.request("GET", "/api/v1/nothing-here?x=1");
 		expect(response.status).toBe(404);
-		expect(response.body.error).toMatchObject({ code: "route.not_found", message: "No route GET /api/v1/nothing-here" });
+		expect(response.body.error).toMatchObject({
+			code: "route.not_found",
+			message: "No route GET /api/v1/nothing-here",
+		});
 		expect(response.body.error.requestId).toBe(response.headers.get("x-request-id"));
 	});
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Role, roleHasPermission, roles } from "../../src/tenant/index.ts";
-import { type TestApp, type TestTenant, startTestApp } from "../harness/app.ts";
+import { startTestApp, type TestApp, type TestTenant } from "../harness/app.ts";
 import { backendName } from "../harness/backend.ts";
 
 let app: TestApp;

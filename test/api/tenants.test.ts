@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestApp, startTestApp } from "../harness/app.ts";
+import { startTestApp, type TestApp } from "../harness/app.ts";
 import { backendName } from "../harness/backend.ts";
 
 let app: TestApp;

@@ -6,6 +6,7 @@ import type { Role } from "../../src/tenant/index.ts";
 import { testRedisUrl } from "./backend.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
 
+// biome-ignore lint/suspicious/noExplicitAny: tests read response bodies loosely and assert their shape
 export interface ApiResponse<T = any> {
 	status: number;
 	headers: Headers;
@@ -37,6 +38,7 @@ export interface TestApp {
 	running: Running;
 	database: TestDatabase;
 	adminToken: string;
+	// biome-ignore lint/suspicious/noExplicitAny: as above
 	request<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
 	/** A new tenant (unique slug) with an admin key, created through the admin API. */
 	newTenant(prefix?: string): Promise<TestTenant>;
@@ -99,7 +101,12 @@ export async function startTestApp(options: { env?: Record<string, string>; mode
 			if (response.status !== 201) throw new Error(`key creation failed: ${response.status} ${response.text}`);
 			return (response.body as { key: string }).key;
 		};
-		return { slug, id: (created.body as { tenant: { id: string } }).tenant.id, adminKey: await keyFor("admin"), keyFor };
+		return {
+			slug,
+			id: (created.body as { tenant: { id: string } }).tenant.id,
+			adminKey: await keyFor("admin"),
+			keyFor,
+		};
 	}
 
 	return {

@@ -1,12 +1,10 @@
-import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRedisClient } from "../redis.ts";
+import { openTestRedis } from "../../../test/harness/redis.ts";
 import { createMemoryBus, createRedisBus } from "./index.ts";
 import type { BusMessage, EventBus } from "./types.ts";
 
-const redisUrl = process.env.TEST_REDIS_URL;
-const backend = redisUrl ? "redis" : "memory";
+const redis = openTestRedis();
+const backend = redis ? "redis" : "memory";
 
 interface Harness {
 	bus: EventBus;
@@ -21,36 +19,12 @@ const onError = (error: Error, topic: string) => {
 };
 
 function createHarness(): Harness {
-	if (!redisUrl) {
+	if (!redis) {
 		return { bus: createMemoryBus({ onError }), makePeer: () => createMemoryBus({ onError }), close: async () => {} };
 	}
-	const url = redisUrl;
-	const prefix = `test:${randomUUID()}:`;
-	const clients: Redis[] = [];
-	const connect = () => {
-		const client = createRedisClient(url);
-		clients.push(client);
-		return client;
-	};
-	const makeBus = () => createRedisBus({ publisher: connect(), subscriberFactory: connect, prefix, onError });
-	const admin = connect();
-	return {
-		bus: makeBus(),
-		makePeer: makeBus,
-		close: async () => {
-			await deleteKeysWithPrefix(admin, prefix);
-			await Promise.all(clients.map((client) => (client.status === "end" ? undefined : client.quit())));
-		},
-	};
-}
-
-async function deleteKeysWithPrefix(client: Redis, prefix: string): Promise<void> {
-	let cursor = "0";
-	do {
-		const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
-		if (keys.length > 0) await client.del(...keys);
-		cursor = next;
-	} while (cursor !== "0");
+	const makeBus = () =>
+		createRedisBus({ publisher: redis.connect(), subscriberFactory: redis.connect, prefix: redis.prefix, onError });
+	return { bus: makeBus(), makePeer: makeBus, close: () => redis.cleanup() };
 }
 
 /** Resolves once `predicate` holds; delivery is asynchronous on every backend. */

@@ -1,24 +1,14 @@
-import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRedisClient } from "../redis.ts";
+import { openTestRedis } from "../../../test/harness/redis.ts";
 import { createMemoryCache, createRedisCache } from "./index.ts";
 import type { Cache } from "./types.ts";
 
-const redisUrl = process.env.TEST_REDIS_URL;
-const backend = redisUrl ? "redis" : "memory";
-const prefix = `test:${randomUUID()}:`;
+const testRedis = openTestRedis();
+const backend = testRedis ? "redis" : "memory";
+const prefix = testRedis?.prefix ?? "";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function deleteKeysWithPrefix(client: Redis, keyPrefix: string): Promise<void> {
-	let cursor = "0";
-	do {
-		const [next, keys] = await client.scan(cursor, "MATCH", `${keyPrefix}*`, "COUNT", 500);
-		if (keys.length > 0) await client.del(...keys);
-		cursor = next;
-	} while (cursor !== "0");
-}
 
 describe(`cache contract (${backend})`, () => {
 	let client: Redis | undefined;
@@ -27,8 +17,8 @@ describe(`cache contract (${backend})`, () => {
 	let makeCache: () => Cache;
 
 	beforeAll(() => {
-		if (redisUrl) {
-			const redis = createRedisClient(redisUrl);
+		if (testRedis) {
+			const redis = testRedis.connect();
 			client = redis;
 			makeCache = () => createRedisCache({ client: redis, prefix });
 		} else {
@@ -39,10 +29,7 @@ describe(`cache contract (${backend})`, () => {
 
 	afterAll(async () => {
 		await cache.close();
-		if (client) {
-			await deleteKeysWithPrefix(client, prefix);
-			await client.quit();
-		}
+		await testRedis?.cleanup();
 	});
 
 	it("returns undefined for a missing key and the stored value for a present one", async () => {

@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backendName } from "../../../test/harness/backend.ts";
 import { createTestDatabase, type TestDatabase } from "../../../test/harness/database.ts";
-import { type Migration, loadMigrations, migrateSchema } from "./index.ts";
+import { loadMigrations, type Migration, migrateSchema } from "./index.ts";
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -64,7 +64,9 @@ describe(`migrations (${backendName})`, () => {
 			migration("0001", "good", "create table good_one (id int);"),
 			migration("0002", "bad", "create table bad_one (id int); select no_such_function();"),
 		];
-		await expect(migrateSchema(database.db, { schema: "failing", migrations: set })).rejects.toThrow(/no_such_function/);
+		await expect(migrateSchema(database.db, { schema: "failing", migrations: set })).rejects.toThrow(
+			/no_such_function/,
+		);
 		expect(await tableExists("failing", "good_one")).toBe(false);
 		expect(await tableExists("failing", "bad_one")).toBe(false);
 	});
@@ -87,8 +89,8 @@ describe(`migrations (${backendName})`, () => {
 	});
 
 	it("refuse a schema name that is not a plain identifier", async () => {
-		await expect(
-			migrateSchema(database.db, { schema: 'x"; drop schema public; --', migrations: [] }),
-		).rejects.toThrow(/invalid schema name/);
+		await expect(migrateSchema(database.db, { schema: 'x"; drop schema public; --', migrations: [] })).rejects.toThrow(
+			/invalid schema name/,
+		);
 	});
 });

@@ -1,34 +1,21 @@
-import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRedisClient } from "../redis.ts";
+import { openTestRedis } from "../../../test/harness/redis.ts";
 import { createMemoryRateLimiter, createRedisRateLimiter } from "./index.ts";
 import type { RateLimiter } from "./types.ts";
 
-const redisUrl = process.env.TEST_REDIS_URL;
-const backend = redisUrl ? "redis" : "memory";
-const prefix = `test:${randomUUID()}:`;
+const testRedis = openTestRedis();
+const backend = testRedis ? "redis" : "memory";
+const prefix = testRedis?.prefix ?? "";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function deleteKeysWithPrefix(client: Redis, keyPrefix: string): Promise<void> {
-	let cursor = "0";
-	do {
-		const [next, keys] = await client.scan(cursor, "MATCH", `${keyPrefix}*`, "COUNT", 500);
-		if (keys.length > 0) await client.del(...keys);
-		cursor = next;
-	} while (cursor !== "0");
-}
-
 describe(`rate limiter contract (${backend})`, () => {
-	let client: Redis | undefined;
 	let limiter: RateLimiter;
 	let makeLimiter: () => RateLimiter;
 
 	beforeAll(() => {
-		if (redisUrl) {
-			const redis = createRedisClient(redisUrl);
-			client = redis;
+		if (testRedis) {
+			const redis = testRedis.connect();
 			makeLimiter = () => createRedisRateLimiter({ client: redis, prefix });
 		} else {
 			makeLimiter = () => createMemoryRateLimiter();
@@ -38,10 +25,7 @@ describe(`rate limiter contract (${backend})`, () => {
 
 	afterAll(async () => {
 		await limiter.close();
-		if (client) {
-			await deleteKeysWithPrefix(client, prefix);
-			await client.quit();
-		}
+		await testRedis?.cleanup();
 	});
 
 	it("allows `limit` requests, then denies with a retry time within the window", async () => {
@@ -129,7 +113,7 @@ describe(`rate limiter contract (${backend})`, () => {
 
 	if (backend === "redis") {
 		it("propagates a Redis failure as an Error instead of a decision", async () => {
-			const broken = createRedisClient(redisUrl as string);
+			const broken = testRedis!.connect();
 			await broken.quit();
 			const failing = createRedisRateLimiter({ client: broken, prefix });
 			const outcome = failing.consume("unreachable", 5, 1_000);
