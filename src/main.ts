@@ -36,6 +36,8 @@ const slugArgument = (value: string): string => {
 	return parsed.data;
 };
 
+const tenantOption = () => new Option("--tenant <slug>", "tenant slug").argParser(slugArgument).makeOptionMandatory();
+
 export function buildCli(): Command {
 	const program = new Command("opswatch")
 		.description("OpsWatch: on-call and alert management")
@@ -61,12 +63,13 @@ export function buildCli(): Command {
 
 	const tenant = program.command("tenant").description("Manage tenants");
 	tenant
-		.command("create <slug>")
+		.command("create")
 		.description("Create a tenant and its schema")
+		.argument("<slug>", "tenant slug", slugArgument)
 		.option("--name <name>", "display name (default: the slug)")
 		.action(async (slug: string, options: { name?: string }) => {
 			const created = await withContainer(program, ({ tenants }) =>
-				tenants.createTenant({ slug: slugArgument(slug), name: options.name }, cliActor),
+				tenants.createTenant({ slug, name: options.name }, cliActor),
 			);
 			console.log(`Created tenant ${created.slug} (${created.name}) in schema ${created.schema}.`);
 		});
@@ -82,14 +85,14 @@ export function buildCli(): Command {
 	apikey
 		.command("create")
 		.description("Create an API key and print it (it is shown only once)")
-		.requiredOption("--tenant <slug>", "tenant slug")
+		.addOption(tenantOption())
 		.addOption(new Option("--role <role>", "role of the key").choices(roles).makeOptionMandatory())
 		.option("--description <text>", "what the key is for")
 		.option("--json", "print JSON")
 		.action(async (options: { tenant: string; role: (typeof roles)[number]; description?: string; json?: boolean }) => {
 			const { key, apiKey } = await withContainer(program, ({ tenants }) =>
 				tenants.createApiKey(
-					{ tenantSlug: slugArgument(options.tenant), role: options.role, description: options.description },
+					{ tenantSlug: options.tenant, role: options.role, description: options.description },
 					cliActor,
 				),
 			);
@@ -102,9 +105,9 @@ export function buildCli(): Command {
 	apikey
 		.command("list")
 		.description("List a tenant's API keys (never the keys themselves)")
-		.requiredOption("--tenant <slug>", "tenant slug")
+		.addOption(tenantOption())
 		.action(async (options: { tenant: string }) => {
-			const keys = await withContainer(program, ({ tenants }) => tenants.listApiKeys(slugArgument(options.tenant)));
+			const keys = await withContainer(program, ({ tenants }) => tenants.listApiKeys(options.tenant));
 			for (const k of keys) {
 				console.log(`${k.id}\t${k.prefix}…\t${k.role}\t${k.revokedAt ? "revoked" : "active"}\t${k.description}`);
 			}
@@ -112,9 +115,9 @@ export function buildCli(): Command {
 	apikey
 		.command("revoke <id>")
 		.description("Revoke an API key")
-		.requiredOption("--tenant <slug>", "tenant slug")
+		.addOption(tenantOption())
 		.action(async (id: string, options: { tenant: string }) => {
-			await withContainer(program, ({ tenants }) => tenants.revokeApiKey(slugArgument(options.tenant), id, cliActor));
+			await withContainer(program, ({ tenants }) => tenants.revokeApiKey(options.tenant, id, cliActor));
 			console.log(`Revoked API key ${id}.`);
 		});
 

@@ -230,7 +230,9 @@ export function redactedConfig(config: Config): Record<string, unknown> {
 export function redactUrl(value: string | undefined): string | undefined {
 	if (!value) return value;
 	const url = new URL(value);
-	if (url.password) url.password = "<redacted>";
-	else if (url.username && url.protocol.startsWith("redis")) url.username = "<redacted>";
-	return url.toString();
+	const marker = "REDACTED";
+	if (url.password) url.password = marker;
+	else if (url.username && url.protocol.startsWith("redis")) url.username = marker;
+	// The URL setters would percent-encode "<redacted>"; swap the marker in afterwards so it stays readable.
+	return url.toString().replace(`${marker}@`, "<redacted>@");
 }

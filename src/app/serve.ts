@@ -1,10 +1,9 @@
 import closeWithGrace from "close-with-grace";
 import type { FastifyInstance } from "fastify";
 import type { Database } from "../platform/db/index.ts";
-import { AppError } from "../platform/errors.ts";
 import { createLogger, type Logger } from "../platform/log.ts";
 import { bootstrapFirstStart, formatFirstStartBanner } from "./bootstrap.ts";
-import type { Config } from "./config.ts";
+import { type Config, ConfigError } from "./config.ts";
 import { type Container, createContainer, migrateAll } from "./container.ts";
 import { buildHttpServer } from "./http/server.ts";
 import { startWorker, type Worker } from "./worker.ts";
@@ -31,9 +30,7 @@ export function assertModeSupported(mode: Mode, config: Config): void {
 		!config.redisUrl && "OPSWATCH_REDIS_URL (Redis)",
 	].filter(Boolean);
 	if (missing.length > 0) {
-		throw new AppError(
-			"unavailable",
-			"config.mode_needs_shared_state",
+		throw new ConfigError(
 			`--mode=${mode} needs ${missing.join(" and ")}: separate API and worker processes share state through ` +
 				"PostgreSQL and events through Redis, while the embedded database and in-process bus live inside a " +
 				"single process. Set them, or run --mode=all.",
