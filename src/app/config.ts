@@ -75,6 +75,16 @@ export const settings = {
 		help: "Platform-admin credential for /api/v1/admin/*. Unset: the first embedded start generates one.",
 		secret: true,
 	},
+	dedup_window_ms: {
+		env: "OPSWATCH_DEDUP_WINDOW_MS",
+		schema: positiveInt(1000, 86_400_000).default(300_000),
+		help: "How long a repeat of an alert is counted against it without touching the database.",
+	},
+	max_alerts_per_request: {
+		env: "OPSWATCH_MAX_ALERTS_PER_REQUEST",
+		schema: positiveInt(1, 100_000).default(1000),
+		help: "Most alerts one webhook request may carry; more get 400.",
+	},
 	shutdown_timeout_ms: {
 		env: "OPSWATCH_SHUTDOWN_TIMEOUT_MS",
 		schema: positiveInt(100, 600_000).default(10_000),
@@ -106,6 +116,8 @@ export interface Config {
 	readonly logLevel: RawConfig["log_level"];
 	readonly bodyLimitBytes: number;
 	readonly adminToken: string | undefined;
+	readonly dedupWindowMs: number;
+	readonly maxAlertsPerRequest: number;
 	readonly shutdownTimeoutMs: number;
 }
 
@@ -181,6 +193,8 @@ export function loadConfig(sources: ConfigSources): Config {
 		logLevel: c.log_level,
 		bodyLimitBytes: c.body_limit_bytes,
 		adminToken: c.admin_token,
+		dedupWindowMs: c.dedup_window_ms,
+		maxAlertsPerRequest: c.max_alerts_per_request,
 		shutdownTimeoutMs: c.shutdown_timeout_ms,
 	});
 }
@@ -222,6 +236,8 @@ export function redactedConfig(config: Config): Record<string, unknown> {
 		log_level: config.logLevel,
 		body_limit_bytes: config.bodyLimitBytes,
 		admin_token: config.adminToken ? "<redacted>" : null,
+		dedup_window_ms: config.dedupWindowMs,
+		max_alerts_per_request: config.maxAlertsPerRequest,
 		shutdown_timeout_ms: config.shutdownTimeoutMs,
 	};
 }

@@ -1,4 +1,11 @@
 import type { Redis } from "ioredis";
+import {
+	type AlertApi,
+	createAlertMetrics,
+	createAlertService,
+	createDedupWindow,
+	type EscalationStarter,
+} from "../alert/index.ts";
 import { createMemoryBus, createRedisBus, type EventBus } from "../platform/bus/index.ts";
 import { type Cache, createMemoryCache, createRedisCache } from "../platform/cache/index.ts";
 import { type Clock, systemClock } from "../platform/clock.ts";
@@ -22,6 +29,7 @@ export interface Container {
 	cache: Cache;
 	rateLimiter: RateLimiter;
 	tenants: TenantApi;
+	alerts: AlertApi;
 	readiness: ReadinessCheck[];
 	close(): Promise<void>;
 }
@@ -32,13 +40,26 @@ export interface ContainerOptions {
 	clock?: Clock;
 	/** Tests start each file's database from a pre-migrated dump instead of the data dir. */
 	database?: Database;
+	/** Until the escalation engine exists nothing pages; tests pass a recorder. */
+	escalation?: EscalationStarter;
 }
+
+/** Logs what would page: the escalation engine replaces this. */
+const loggingEscalation = (logger: Logger): EscalationStarter => ({
+	start: async (tenant, alert) =>
+		logger.info(
+			{ tenant: tenant.slug, alert_id: alert.id, severity: alert.severity },
+			"alert would page (no escalation engine yet)",
+		),
+	stop: async () => {},
+});
 
 export async function createContainer({
 	config,
 	logger,
 	clock = systemClock,
 	database,
+	escalation,
 }: ContainerOptions): Promise<Container> {
 	const onError = (component: string) => (error: unknown) =>
 		logger.error({ err: error, component }, `${component} error`);
@@ -90,18 +111,32 @@ export async function createContainer({
 		onBackgroundError: onError("tenant"),
 	});
 
+	const metrics = createMetrics();
+	const alerts = createAlertService({
+		db: database.db,
+		clock,
+		bus,
+		dedup: createDedupWindow({ cache, windowMs: config.dedupWindowMs, onError: onError("dedup cache") }),
+		escalation: escalation ?? loggingEscalation(logger),
+		metrics: createAlertMetrics(metrics.registry),
+		onError: (error, context) =>
+			logger.error({ err: error, component: "alert", context }, `alert pipeline: ${context} failed`),
+	});
+
 	return {
 		config,
 		logger,
 		clock,
-		metrics: createMetrics(),
+		metrics,
 		database,
 		bus,
 		cache,
 		rateLimiter,
 		tenants,
+		alerts,
 		readiness,
 		async close() {
+			await alerts.close();
 			await Promise.allSettled([bus.close(), cache.close(), rateLimiter.close()]);
 			await Promise.allSettled(redisClients.map((client) => client.quit()));
 			await database.close();

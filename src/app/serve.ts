@@ -1,5 +1,6 @@
 import closeWithGrace from "close-with-grace";
 import type { FastifyInstance } from "fastify";
+import type { EscalationStarter } from "../alert/index.ts";
 import type { Database } from "../platform/db/index.ts";
 import { createLogger, type Logger } from "../platform/log.ts";
 import { bootstrapFirstStart, formatFirstStartBanner } from "./bootstrap.ts";
@@ -43,6 +44,7 @@ export interface StartOptions {
 	database?: Database;
 	logger?: Logger;
 	firstStart?: boolean;
+	escalation?: EscalationStarter;
 }
 
 export async function startServer(
@@ -53,7 +55,12 @@ export async function startServer(
 ): Promise<Running> {
 	assertModeSupported(mode, config);
 	const logger = options.logger ?? createLogger(config.logLevel);
-	const container = await createContainer({ config, logger, database: options.database });
+	const container = await createContainer({
+		config,
+		logger,
+		database: options.database,
+		escalation: options.escalation,
+	});
 	let app: FastifyInstance | undefined;
 	let worker: Worker | undefined;
 	try {
@@ -69,7 +76,14 @@ export async function startServer(
 			metrics: container.metrics,
 			bodyLimitBytes: config.bodyLimitBytes,
 			readiness: container.readiness,
-			tenants: mode === "worker" ? undefined : container.tenants,
+			api:
+				mode === "worker"
+					? undefined
+					: {
+							tenants: container.tenants,
+							alerts: container.alerts,
+							maxAlertsPerRequest: config.maxAlertsPerRequest,
+						},
 			version,
 		});
 		if (mode !== "api") worker = await startWorker({ logger, bus: container.bus });

@@ -14,6 +14,12 @@ export const permissionTable = {
 	"apikeys.read": ["admin"],
 	/** Create and revoke the tenant's API keys. */
 	"apikeys.manage": ["admin"],
+	/** Send alerts to the webhook receivers (give senders an engineer key). */
+	"alerts.ingest": ["admin", "manager", "engineer"],
+	/** List and read alerts with their timelines. */
+	"alerts.read": everyone,
+	/** Acknowledge and resolve alerts. */
+	"alerts.respond": ["admin", "manager", "engineer"],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof permissionTable;

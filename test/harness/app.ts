@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import type { EscalationStarter } from "../../src/alert/index.ts";
 import { type Config, loadConfig } from "../../src/app/config.ts";
 import { type Mode, type Running, startServer } from "../../src/app/serve.ts";
 import { createLogger } from "../../src/platform/log.ts";
@@ -49,7 +50,9 @@ export interface TestApp {
  * Boots the real server (same start path as `opswatch serve`) on this file's own database,
  * with Redis when TEST_REDIS_URL is set, listening on a random 127.0.0.1 port.
  */
-export async function startTestApp(options: { env?: Record<string, string>; mode?: Mode } = {}): Promise<TestApp> {
+export async function startTestApp(
+	options: { env?: Record<string, string>; mode?: Mode; escalation?: EscalationStarter } = {},
+): Promise<TestApp> {
 	const adminToken = `test-admin-${randomBytes(24).toString("hex")}`;
 	const config = loadConfig({
 		env: {
@@ -66,6 +69,7 @@ export async function startTestApp(options: { env?: Record<string, string>; mode
 		database,
 		logger: createLogger(config.logLevel),
 		firstStart: false,
+		escalation: options.escalation,
 	});
 	const address = running.app.server.address();
 	if (!address || typeof address === "string") throw new Error("server has no TCP address");

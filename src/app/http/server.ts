@@ -9,6 +9,8 @@ import {
 	validatorCompiler,
 	type ZodTypeProvider,
 } from "fastify-type-provider-zod";
+import { type AlertApi, alertRoutes } from "../../alert/index.ts";
+import { webhookRoutes } from "../../integration/index.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { Metrics } from "../../platform/metrics.ts";
 import { type TenantApi, tenantRoutes } from "../../tenant/index.ts";
@@ -22,7 +24,7 @@ export interface HttpServerDeps {
 	bodyLimitBytes: number;
 	readiness: ReadinessCheck[];
 	/** Absent in worker mode, which serves only health and metrics. */
-	tenants?: TenantApi;
+	api?: { tenants: TenantApi; alerts: AlertApi; maxAlertsPerRequest: number };
 	version: string;
 }
 
@@ -88,12 +90,19 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 
 	registerAuth(
 		app,
-		deps.tenants ?? { authenticate: async () => ({ ok: false, code: "auth.invalid_credential", message: "" }) },
+		deps.api?.tenants ?? { authenticate: async () => ({ ok: false, code: "auth.invalid_credential", message: "" }) },
 	);
 
 	app.get("/api/v1/openapi.json", { config: { auth: "public" }, schema: { hide: true } }, async () => app.swagger());
 	await app.register(healthRoutes, { checks: deps.readiness, metrics: deps.metrics });
-	if (deps.tenants) await app.register(tenantRoutes, { tenants: deps.tenants });
+	if (deps.api) {
+		await app.register(tenantRoutes, { tenants: deps.api.tenants });
+		await app.register(alertRoutes, { alerts: deps.api.alerts });
+		await app.register(webhookRoutes, {
+			alerts: deps.api.alerts,
+			maxAlertsPerRequest: deps.api.maxAlertsPerRequest,
+		});
+	}
 
 	return app;
 }

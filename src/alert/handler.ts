@@ -1,0 +1,205 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { tenantPrincipal } from "../tenant/index.ts";
+import type { AlertApi } from "./service.ts";
+import type { Alert, AlertEvent } from "./store.ts";
+import { alertSources, alertStatuses, severities } from "./types.ts";
+
+export interface AlertRoutesOptions {
+	alerts: AlertApi;
+}
+
+const dateTime = z.string().meta({ format: "date-time" });
+
+export const alertDto = z
+	.object({
+		id: z.uuid(),
+		source: z.enum(alertSources),
+		fingerprint: z.string(),
+		status: z.enum(alertStatuses),
+		severity: z.enum(severities),
+		title: z.string(),
+		description: z.string(),
+		labels: z.record(z.string(), z.string()),
+		annotations: z.record(z.string(), z.string()),
+		startsAt: dateTime,
+		endsAt: dateTime.nullable(),
+		generatorUrl: z.string().nullable(),
+		occurrences: z.number().int(),
+		firstSeenAt: dateTime,
+		lastSeenAt: dateTime,
+		acknowledgedAt: dateTime.nullable(),
+		acknowledgedBy: z.string().nullable(),
+		resolvedAt: dateTime.nullable(),
+		resolvedBy: z.string().nullable(),
+		resolutionNotes: z.string().nullable(),
+		knowledgeBaseEntryId: z.uuid().nullable(),
+	})
+	.meta({ id: "Alert" });
+
+const eventDto = z
+	.object({ id: z.uuid(), at: dateTime, type: z.string(), actor: z.string().nullable(), details: z.unknown() })
+	.meta({ id: "AlertEvent" });
+
+const iso = (date: Date | null) => date?.toISOString() ?? null;
+
+export const toAlertDto = (alert: Alert) => ({
+	id: alert.id,
+	source: alert.source,
+	fingerprint: alert.fingerprint,
+	status: alert.status,
+	severity: alert.severity,
+	title: alert.title,
+	description: alert.description,
+	labels: alert.labels,
+	annotations: alert.annotations,
+	startsAt: alert.startsAt.toISOString(),
+	endsAt: iso(alert.endsAt),
+	generatorUrl: alert.generatorUrl,
+	occurrences: alert.occurrences,
+	firstSeenAt: alert.firstSeenAt.toISOString(),
+	lastSeenAt: alert.lastSeenAt.toISOString(),
+	acknowledgedAt: iso(alert.acknowledgedAt),
+	acknowledgedBy: alert.acknowledgedBy,
+	resolvedAt: iso(alert.resolvedAt),
+	resolvedBy: alert.resolvedBy,
+	resolutionNotes: alert.resolutionNotes,
+	knowledgeBaseEntryId: alert.kbIncidentId,
+});
+
+const toEventDto = (event: AlertEvent) => ({
+	id: event.id,
+	at: event.at.toISOString(),
+	type: event.type,
+	actor: event.actor,
+	details: event.details,
+});
+
+/** `a,b` → ["a","b"], each checked against the allowed values. */
+const csvOf = <T extends readonly [string, ...string[]]>(values: T) =>
+	z
+		.string()
+		.transform((text) => text.split(",").map((part) => part.trim()))
+		.pipe(z.array(z.enum(values)));
+
+const listQuery = z
+	.object({
+		status: csvOf(alertStatuses).optional().meta({ description: "Comma-separated statuses" }),
+		severity: csvOf(severities).optional().meta({ description: "Comma-separated severities" }),
+		source: csvOf(alertSources).optional().meta({ description: "Comma-separated sources" }),
+		label: z
+			.union([z.string(), z.array(z.string())])
+			.optional()
+			.transform((value) => (value === undefined ? [] : [value].flat()))
+			.pipe(z.array(z.string().regex(/^[^=]+=.*$/, "must be key=value")))
+			.meta({ description: "key=value; repeat for several (all must match)" }),
+		q: z.string().max(200).optional().meta({ description: "Text in title or description" }),
+		since: z.iso.datetime({ offset: true }).optional(),
+		until: z.iso.datetime({ offset: true }).optional(),
+		limit: z.coerce.number().int().min(1).max(500).default(50),
+		cursor: z.string().max(200).optional(),
+	})
+	.strict();
+
+/** Who acts, as recorded on the alert: the API key (or, with sign-in, the member). */
+const actorName = (principal: { id: string }) => `api_key:${principal.id}`;
+
+export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app, { alerts }) => {
+	const tags = ["alerts"];
+
+	app.get(
+		"/api/v1/alerts",
+		{
+			config: { auth: { permission: "alerts.read" } },
+			schema: {
+				tags,
+				summary: "List alerts, newest activity first",
+				querystring: listQuery,
+				response: { 200: z.object({ alerts: z.array(alertDto), nextCursor: z.string().optional() }) },
+			},
+		},
+		async (request) => {
+			const q = request.query;
+			const labels = Object.fromEntries(
+				q.label.map((pair) => {
+					const at = pair.indexOf("=");
+					return [pair.slice(0, at), pair.slice(at + 1)];
+				}),
+			);
+			const page = await alerts.list(tenantPrincipal(request).tenant, {
+				status: q.status,
+				severity: q.severity,
+				source: q.source,
+				labels,
+				text: q.q,
+				since: q.since ? new Date(q.since) : undefined,
+				until: q.until ? new Date(q.until) : undefined,
+				limit: q.limit,
+				cursor: q.cursor,
+			});
+			return { alerts: page.alerts.map(toAlertDto), nextCursor: page.nextCursor };
+		},
+	);
+
+	app.get(
+		"/api/v1/alerts/:id",
+		{
+			config: { auth: { permission: "alerts.read" } },
+			schema: {
+				tags,
+				summary: "An alert with its timeline",
+				params: z.object({ id: z.uuid() }),
+				response: { 200: z.object({ alert: alertDto, timeline: z.array(eventDto) }) },
+			},
+		},
+		async (request) => {
+			const { alert, events } = await alerts.get(tenantPrincipal(request).tenant, request.params.id);
+			return { alert: toAlertDto(alert), timeline: events.map(toEventDto) };
+		},
+	);
+
+	app.patch(
+		"/api/v1/alerts/:id/acknowledge",
+		{
+			config: { auth: { permission: "alerts.respond" } },
+			schema: {
+				tags,
+				summary: "Acknowledge an alert (stops its escalation); repeating it is harmless",
+				params: z.object({ id: z.uuid() }),
+				response: { 200: z.object({ alert: alertDto }) },
+			},
+		},
+		async (request) => {
+			const principal = tenantPrincipal(request);
+			const alert = await alerts.acknowledge(principal.tenant, request.params.id, actorName(principal));
+			return { alert: toAlertDto(alert) };
+		},
+	);
+
+	app.patch(
+		"/api/v1/alerts/:id/resolve",
+		{
+			config: { auth: { permission: "alerts.respond" } },
+			schema: {
+				tags,
+				summary: "Resolve an alert, optionally with resolution notes; repeating it is harmless",
+				params: z.object({ id: z.uuid() }),
+				body: z
+					.object({ notes: z.string().max(65536).optional().meta({ description: "How it was fixed" }) })
+					.strict()
+					.optional(),
+				response: { 200: z.object({ alert: alertDto }) },
+			},
+		},
+		async (request) => {
+			const principal = tenantPrincipal(request);
+			const alert = await alerts.resolve(
+				principal.tenant,
+				request.params.id,
+				actorName(principal),
+				request.body?.notes,
+			);
+			return { alert: toAlertDto(alert) };
+		},
+	);
+};

@@ -1,0 +1,29 @@
+/** The alert domain: ingestion pipeline, dedup, lifecycle. Other code imports only this. */
+
+export { createDedupWindow, type DedupWindow } from "./dedup.ts";
+export { type AlertRoutesOptions, alertRoutes } from "./handler.ts";
+export { type AlertMetrics, createAlertMetrics } from "./metrics.ts";
+export {
+	type AlertApi,
+	type AlertServiceDeps,
+	alertTopic,
+	createAlertService,
+	type EscalationStarter,
+	type IngestOutcome,
+	type IngestResult,
+	type KnowledgeBaseMatch,
+	type KnowledgeBaseSearcher,
+} from "./service.ts";
+export type { Alert, AlertEvent } from "./store.ts";
+export {
+	type AlertSource,
+	type AlertStatus,
+	alertSources,
+	alertStatuses,
+	type IncomingAlert,
+	labelMap,
+	MAX_LABEL_BYTES,
+	rfc3339,
+	type Severity,
+	severities,
+} from "./types.ts";

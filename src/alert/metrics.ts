@@ -1,0 +1,56 @@
+import { Counter, Histogram, type Registry } from "prom-client";
+import type { TenantRef } from "../tenant/index.ts";
+import type { IncomingAlert } from "./types.ts";
+
+/** The alert metrics of spec §9.1. */
+export interface AlertMetrics {
+	record(
+		tenant: TenantRef,
+		alerts: { incoming: IncomingAlert; severity: string }[],
+		results: { outcome: string }[],
+		seconds: number,
+	): void;
+	acknowledged(tenant: TenantRef): void;
+}
+
+export function createAlertMetrics(registry: Registry): AlertMetrics {
+	const received = new Counter({
+		name: "opswatch_alerts_received_total",
+		help: "Alerts received by source, severity and tenant",
+		labelNames: ["source", "severity", "tenant"] as const,
+		registers: [registry],
+	});
+	const deduplicated = new Counter({
+		name: "opswatch_alerts_deduplicated_total",
+		help: "Alerts that repeated an open alert",
+		labelNames: ["tenant"] as const,
+		registers: [registry],
+	});
+	const acknowledged = new Counter({
+		name: "opswatch_alerts_acknowledged_total",
+		help: "Alerts acknowledged",
+		labelNames: ["tenant"] as const,
+		registers: [registry],
+	});
+	const duration = new Histogram({
+		name: "opswatch_alert_processing_duration_seconds",
+		help: "Time to take a webhook's alerts through the pipeline until durable",
+		labelNames: ["source"] as const,
+		buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+		registers: [registry],
+	});
+	return {
+		record(tenant, alerts, results, seconds) {
+			for (const alert of alerts) {
+				received.inc({ source: alert.incoming.source, severity: alert.severity, tenant: tenant.slug });
+			}
+			const repeats = results.filter((r) => r.outcome === "deduplicated").length;
+			if (repeats > 0) deduplicated.inc({ tenant: tenant.slug }, repeats);
+			const source = alerts[0]?.incoming.source;
+			if (source) duration.observe({ source }, seconds);
+		},
+		acknowledged(tenant) {
+			acknowledged.inc({ tenant: tenant.slug });
+		},
+	};
+}

@@ -1,0 +1,364 @@
+import { type Batcher, createBatcher } from "../platform/batcher.ts";
+import type { EventBus } from "../platform/bus/index.ts";
+import type { Clock } from "../platform/clock.ts";
+import type { Db } from "../platform/db/index.ts";
+import { AppError } from "../platform/errors.ts";
+import type { TenantRef } from "../tenant/index.ts";
+import type { DedupWindow } from "./dedup.ts";
+import { fingerprintOfLabels } from "./fingerprint.ts";
+import { transition } from "./lifecycle.ts";
+import type { AlertMetrics } from "./metrics.ts";
+import { DEFAULT_SEVERITY, pagingSeverities, severityFromLabels } from "./severity.ts";
+import type { Alert, AlertEvent, AlertFilter, FiringRow } from "./store.ts";
+import * as store from "./store.ts";
+import type { IncomingAlert, Severity } from "./types.ts";
+
+/** What the escalation domain offers the pipeline (it implements this; spec §4.1 "start escalation timer"). */
+export interface EscalationStarter {
+	start(tenant: TenantRef, alert: Pick<Alert, "id" | "fingerprint" | "severity" | "title">): Promise<void>;
+	stop(tenant: TenantRef, alertId: string, reason: "acknowledged" | "resolved"): Promise<void>;
+}
+
+/** A knowledge-base entry that explains an alert (spec §3.2 KnowledgeBaseSearcher). */
+export interface KnowledgeBaseMatch {
+	id: string;
+	title: string;
+	solution: string;
+}
+
+/** What the incident domain offers the pipeline for enrichment. */
+export interface KnowledgeBaseSearcher {
+	searchByFingerprint(tenant: TenantRef, fingerprint: string): Promise<KnowledgeBaseMatch | undefined>;
+	searchByText(tenant: TenantRef, text: string, limit: number): Promise<KnowledgeBaseMatch[]>;
+}
+
+export type IngestOutcome = "created" | "deduplicated" | "resolved" | "acknowledged" | "ignored";
+
+export interface IngestResult {
+	alerts: { fingerprint: string; alertId: string | null; outcome: IngestOutcome }[];
+}
+
+export interface AlertPage {
+	alerts: Alert[];
+	/** Pass as `cursor` for the next page; absent on the last page. */
+	nextCursor?: string;
+}
+
+export interface AlertApi {
+	/** Runs a webhook's alerts through the pipeline; resolves once they are durable. */
+	ingest(tenant: TenantRef, alerts: IncomingAlert[], actor: string): Promise<IngestResult>;
+	list(tenant: TenantRef, filter: Omit<AlertFilter, "after"> & { cursor?: string }): Promise<AlertPage>;
+	get(tenant: TenantRef, id: string): Promise<{ alert: Alert; events: AlertEvent[] }>;
+	acknowledge(tenant: TenantRef, id: string, by: string): Promise<Alert>;
+	resolve(tenant: TenantRef, id: string, by: string, notes?: string): Promise<Alert>;
+	/** Flushes pending counters; call on shutdown. */
+	close(): Promise<void>;
+}
+
+export interface AlertServiceDeps {
+	db: Db;
+	clock: Clock;
+	bus: EventBus;
+	dedup: DedupWindow;
+	escalation: EscalationStarter;
+	knowledgeBase?: KnowledgeBaseSearcher;
+	metrics: AlertMetrics;
+	onError: (error: unknown, context: string) => void;
+}
+
+/** Topic of a tenant's alert events on the bus. */
+export const alertTopic = (tenant: Pick<TenantRef, "slug">) => `alerts.${tenant.slug}`;
+
+const encodeCursor = (alert: Alert) =>
+	Buffer.from(`${alert.lastSeenAt.toISOString()}|${alert.id}`).toString("base64url");
+
+function decodeCursor(cursor: string): { lastSeenAt: Date; id: string } {
+	const [at, id] = Buffer.from(cursor, "base64url").toString().split("|");
+	const lastSeenAt = new Date(at ?? "");
+	if (!id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(lastSeenAt.getTime())) {
+		throw new AppError("validation", "alert.invalid_cursor", "The cursor is not one this API returned", {
+			fields: [{ path: "querystring.cursor", message: "is not a valid cursor" }],
+		});
+	}
+	return { lastSeenAt, id };
+}
+
+interface Prepared {
+	incoming: IncomingAlert;
+	fingerprint: string;
+	severity: Severity;
+}
+
+export function createAlertService(deps: AlertServiceDeps): AlertApi {
+	const { db, clock, bus, dedup, escalation, knowledgeBase, metrics, onError } = deps;
+
+	/** Repeats within the dedup window, counted in one UPDATE per tenant per flush. */
+	const counters = new Map<string, Batcher<{ id: string; count: number }, boolean>>();
+	const counterFor = (schema: string) => {
+		let batcher = counters.get(schema);
+		if (!batcher) {
+			batcher = createBatcher(async (items) => {
+				const merged = new Map<string, number>();
+				for (const item of items) merged.set(item.id, (merged.get(item.id) ?? 0) + item.count);
+				const counted = new Set(
+					await store.addOccurrences(
+						db,
+						schema,
+						[...merged].map(([id, count]) => ({ id, count })),
+						clock.now(),
+					),
+				);
+				return items.map((item) => counted.has(item.id));
+			});
+			counters.set(schema, batcher);
+		}
+		return batcher;
+	};
+
+	function prepare(incoming: IncomingAlert): Prepared {
+		return {
+			incoming,
+			fingerprint: incoming.fingerprint ?? fingerprintOfLabels(incoming.labels),
+			severity: incoming.severity ?? severityFromLabels(incoming.labels) ?? DEFAULT_SEVERITY,
+		};
+	}
+
+	async function enrich(tenant: TenantRef, alert: Prepared): Promise<string | null> {
+		if (!knowledgeBase) return null;
+		try {
+			const exact = await knowledgeBase.searchByFingerprint(tenant, alert.fingerprint);
+			if (exact) return exact.id;
+			const [best] = await knowledgeBase.searchByText(tenant, alert.incoming.title, 1);
+			return best?.id ?? null;
+		} catch (error) {
+			// A knowledge base that fails must not cost us the alert.
+			onError(error, "knowledge base search");
+			return null;
+		}
+	}
+
+	function publish(tenant: TenantRef, type: string, payload: Record<string, unknown>): void {
+		bus.publish(alertTopic(tenant), { type, ...payload }).catch((error) => onError(error, "publish"));
+	}
+
+	async function afterCommit(
+		tenant: TenantRef,
+		opened: store.UpsertResult[],
+		resolved: { id: string; fingerprint: string }[],
+		acknowledged: { id: string; fingerprint: string }[],
+		titles: Map<string, string>,
+	): Promise<void> {
+		await Promise.all([
+			dedup.remember(
+				tenant.id,
+				opened.map((row) => ({ fingerprint: row.fingerprint, alertId: row.id })),
+			),
+			dedup.forget(
+				tenant.id,
+				resolved.map((row) => row.fingerprint),
+			),
+		]);
+		const work: Promise<unknown>[] = [];
+		for (const row of opened) {
+			if (!row.inserted) continue;
+			publish(tenant, "alert.created", { alertId: row.id, fingerprint: row.fingerprint, severity: row.severity });
+			if (pagingSeverities.has(row.severity)) {
+				const alert = {
+					id: row.id,
+					fingerprint: row.fingerprint,
+					severity: row.severity,
+					title: titles.get(row.fingerprint) ?? "",
+				};
+				work.push(escalation.start(tenant, alert).catch((error) => onError(error, "escalation start")));
+			}
+		}
+		for (const row of resolved) {
+			publish(tenant, "alert.resolved", { alertId: row.id, fingerprint: row.fingerprint });
+			work.push(escalation.stop(tenant, row.id, "resolved").catch((error) => onError(error, "escalation stop")));
+		}
+		for (const row of acknowledged) {
+			publish(tenant, "alert.acknowledged", { alertId: row.id, fingerprint: row.fingerprint });
+			work.push(escalation.stop(tenant, row.id, "acknowledged").catch((error) => onError(error, "escalation stop")));
+		}
+		await Promise.all(work);
+	}
+
+	async function ingest(tenant: TenantRef, incoming: IncomingAlert[], actor: string): Promise<IngestResult> {
+		const started = performance.now();
+		const prepared = incoming.map(prepare);
+		const firing = prepared.filter((p) => p.incoming.status === "firing");
+		const resolving = prepared.filter((p) => p.incoming.status === "resolved");
+		const acknowledging = prepared.filter((p) => p.incoming.status === "acknowledged");
+
+		// A payload may carry the same alert twice; the upsert needs distinct fingerprints.
+		const byFingerprint = new Map<string, { alert: Prepared; count: number }>();
+		for (const p of firing) {
+			const seen = byFingerprint.get(p.fingerprint);
+			byFingerprint.set(p.fingerprint, { alert: p, count: (seen?.count ?? 0) + 1 });
+		}
+
+		// Fast path: repeats inside the window count themselves against the open alert.
+		const hits = await dedup.lookup(tenant.id, [...byFingerprint.keys()]);
+		const outcomes = new Map<string, { alertId: string | null; outcome: IngestOutcome }>();
+		const counted = await Promise.all(
+			[...hits].map(async ([fingerprint, alertId]) => {
+				const entry = byFingerprint.get(fingerprint)!;
+				const ok = await counterFor(tenant.schema).add({ id: alertId, count: entry.count });
+				return { fingerprint, alertId, ok };
+			}),
+		);
+		for (const { fingerprint, alertId, ok } of counted) {
+			// Not counted: the alert closed since the window was written; take the full path.
+			if (ok) {
+				outcomes.set(fingerprint, { alertId, outcome: "deduplicated" });
+				byFingerprint.delete(fingerprint);
+			}
+		}
+
+		const misses = [...byFingerprint.values()];
+		let opened: store.UpsertResult[] = [];
+		let resolved: { id: string; fingerprint: string; severity: Severity }[] = [];
+		let acknowledged: { id: string; fingerprint: string }[] = [];
+		if (misses.length > 0 || resolving.length > 0 || acknowledging.length > 0) {
+			const kbIds = await Promise.all(misses.map((m) => enrich(tenant, m.alert)));
+			const rows: FiringRow[] = misses.map(({ alert, count }, i) => ({
+				source: alert.incoming.source,
+				fingerprint: alert.fingerprint,
+				severity: alert.severity,
+				title: alert.incoming.title,
+				description: alert.incoming.description,
+				labels: alert.incoming.labels,
+				annotations: alert.incoming.annotations,
+				startsAt: alert.incoming.startsAt ?? clock.now(),
+				generatorUrl: alert.incoming.generatorUrl ?? null,
+				occurrences: count,
+				kbIncidentId: kbIds[i] ?? null,
+				raw: alert.incoming.raw,
+			}));
+			const now = clock.now();
+			const by = `source:${actor}`;
+			({ opened, resolved, acknowledged } = await db.transaction().execute(async (trx) => {
+				const opened = await store.upsertFiring(trx, tenant.schema, rows, now);
+				const resolved = await store.resolveOpenByFingerprint(
+					trx,
+					tenant.schema,
+					resolving.map((r) => ({ fingerprint: r.fingerprint, endsAt: r.incoming.endsAt ?? null })),
+					now,
+					by,
+				);
+				const acknowledged = await store.acknowledgeOpenByFingerprint(
+					trx,
+					tenant.schema,
+					acknowledging.map((a) => a.fingerprint),
+					now,
+					by,
+				);
+				await store.insertEvents(trx, tenant.schema, [
+					...opened
+						.filter((row) => row.inserted)
+						.map((row) => ({ alertId: row.id, type: "created" as const, at: now, actor: by })),
+					...resolved.map((row) => ({ alertId: row.id, type: "resolved" as const, at: now, actor: by })),
+					...acknowledged.map((row) => ({ alertId: row.id, type: "acknowledged" as const, at: now, actor: by })),
+				]);
+				return { opened, resolved, acknowledged };
+			}));
+			for (const row of opened) {
+				outcomes.set(row.fingerprint, { alertId: row.id, outcome: row.inserted ? "created" : "deduplicated" });
+			}
+			await afterCommit(tenant, opened, resolved, acknowledged, new Map(rows.map((r) => [r.fingerprint, r.title])));
+		}
+
+		const closedBy = new Map(resolved.map((r) => [r.fingerprint, r.id]));
+		const ackedBy = new Map(acknowledged.map((r) => [r.fingerprint, r.id]));
+		const results = prepared.map((p) => {
+			if (p.incoming.status === "resolved") {
+				const id = closedBy.get(p.fingerprint);
+				return {
+					fingerprint: p.fingerprint,
+					alertId: id ?? null,
+					outcome: (id ? "resolved" : "ignored") as IngestOutcome,
+				};
+			}
+			if (p.incoming.status === "acknowledged") {
+				const id = ackedBy.get(p.fingerprint);
+				return {
+					fingerprint: p.fingerprint,
+					alertId: id ?? null,
+					outcome: (id ? "acknowledged" : "ignored") as IngestOutcome,
+				};
+			}
+			const outcome = outcomes.get(p.fingerprint)!;
+			return { fingerprint: p.fingerprint, ...outcome };
+		});
+
+		metrics.record(tenant, prepared, results, (performance.now() - started) / 1000);
+		return { alerts: results };
+	}
+
+	async function changeStatus(
+		tenant: TenantRef,
+		id: string,
+		action: "acknowledge" | "resolve",
+		by: string,
+		notes?: string,
+	): Promise<Alert> {
+		const now = clock.now();
+		const result = await db.transaction().execute(async (trx) => {
+			const alert = await store.findAlertForUpdate(trx, tenant.schema, id);
+			if (!alert) throw new AppError("not_found", "alert.not_found", `Alert ${id} does not exist`);
+			const outcome = transition(alert.status, action);
+			if (outcome.kind === "invalid") throw new AppError("conflict", "alert.invalid_transition", outcome.reason);
+			if (outcome.kind === "unchanged") return { alert, changed: false };
+			const updated = await store.updateAlertStatus(
+				trx,
+				tenant.schema,
+				id,
+				action === "acknowledge"
+					? { status: "acknowledged", at: now, by }
+					: { status: "resolved", at: now, by, notes: notes ?? null },
+			);
+			await store.insertEvents(trx, tenant.schema, [
+				{
+					alertId: id,
+					type: action === "acknowledge" ? "acknowledged" : "resolved",
+					at: now,
+					actor: by,
+					details: notes ? { notes } : {},
+				},
+			]);
+			return { alert: updated, changed: true };
+		});
+		if (result.changed) {
+			if (action === "resolve") await dedup.forget(tenant.id, [result.alert.fingerprint]);
+			if (action === "acknowledge") metrics.acknowledged(tenant);
+			publish(tenant, action === "acknowledge" ? "alert.acknowledged" : "alert.resolved", {
+				alertId: id,
+				fingerprint: result.alert.fingerprint,
+			});
+			await escalation
+				.stop(tenant, id, action === "acknowledge" ? "acknowledged" : "resolved")
+				.catch((error) => onError(error, "escalation stop"));
+		}
+		return result.alert;
+	}
+
+	return {
+		ingest,
+		async list(tenant, { cursor, ...filter }) {
+			const after = cursor ? decodeCursor(cursor) : undefined;
+			const alerts = await store.listAlerts(db, tenant.schema, { ...filter, after, limit: filter.limit + 1 });
+			const page = alerts.slice(0, filter.limit);
+			return alerts.length > filter.limit ? { alerts: page, nextCursor: encodeCursor(page.at(-1)!) } : { alerts: page };
+		},
+		async get(tenant, id) {
+			const alert = await store.findAlert(db, tenant.schema, id);
+			if (!alert) throw new AppError("not_found", "alert.not_found", `Alert ${id} does not exist`);
+			return { alert, events: await store.listEvents(db, tenant.schema, id) };
+		},
+		acknowledge: (tenant, id, by) => changeStatus(tenant, id, "acknowledge", by),
+		resolve: (tenant, id, by, notes) => changeStatus(tenant, id, "resolve", by, notes),
+		async close() {
+			await Promise.all([...counters.values()].map((batcher) => batcher.drain()));
+		},
+	};
+}

@@ -1,0 +1,374 @@
+import { type ColumnType, type Generated, type Kysely, type RawBuilder, type Selectable, sql } from "kysely";
+import type { Db } from "../platform/db/index.ts";
+import type { AlertSource, AlertStatus, Severity } from "./types.ts";
+
+/** A jsonb column: read as T, written through `jsonb()`. */
+type Json<T> = ColumnType<T, RawBuilder<unknown>, RawBuilder<unknown>>;
+
+/** The tenant-schema tables this store owns. */
+type AlertTables = {
+	alerts: {
+		id: Generated<string>;
+		source: AlertSource;
+		fingerprint: string;
+		status: AlertStatus;
+		severity: Severity;
+		title: string;
+		description: string;
+		labels: Json<Record<string, string>>;
+		annotations: Json<Record<string, string>>;
+		starts_at: Date;
+		ends_at: Date | null;
+		generator_url: string | null;
+		occurrences: number;
+		first_seen_at: Date;
+		last_seen_at: Date;
+		acknowledged_at: Date | null;
+		acknowledged_by: string | null;
+		resolved_at: Date | null;
+		resolved_by: string | null;
+		resolution_notes: string | null;
+		kb_incident_id: string | null;
+		raw: Json<unknown>;
+	};
+	alert_events: {
+		id: Generated<string>;
+		alert_id: string;
+		at: Date;
+		type: AlertEventType;
+		actor: string | null;
+		details: Json<unknown>;
+	};
+};
+
+export type AlertEventType =
+	| "created"
+	| "deduplicated"
+	| "acknowledged"
+	| "resolved"
+	| "escalated"
+	| "notified"
+	| "commented";
+
+export interface Alert {
+	id: string;
+	source: AlertSource;
+	fingerprint: string;
+	status: AlertStatus;
+	severity: Severity;
+	title: string;
+	description: string;
+	labels: Record<string, string>;
+	annotations: Record<string, string>;
+	startsAt: Date;
+	endsAt: Date | null;
+	generatorUrl: string | null;
+	occurrences: number;
+	firstSeenAt: Date;
+	lastSeenAt: Date;
+	acknowledgedAt: Date | null;
+	acknowledgedBy: string | null;
+	resolvedAt: Date | null;
+	resolvedBy: string | null;
+	resolutionNotes: string | null;
+	kbIncidentId: string | null;
+	raw: unknown;
+}
+
+export interface AlertEvent {
+	id: string;
+	alertId: string;
+	at: Date;
+	type: AlertEventType;
+	actor: string | null;
+	details: unknown;
+}
+
+/** A firing alert ready to be written: fingerprinted, classified, enriched. */
+export interface FiringRow {
+	source: AlertSource;
+	fingerprint: string;
+	severity: Severity;
+	title: string;
+	description: string;
+	labels: Record<string, string>;
+	annotations: Record<string, string>;
+	startsAt: Date;
+	generatorUrl: string | null;
+	/** How many times this payload carried it (a payload may repeat an alert). */
+	occurrences: number;
+	kbIncidentId: string | null;
+	raw: unknown;
+}
+
+const tables = (db: Db, schema: string): Kysely<AlertTables> => db.withSchema(schema).withTables<AlertTables>();
+
+const alertFromRow = (row: Selectable<AlertTables["alerts"]>): Alert => ({
+	id: row.id,
+	source: row.source,
+	fingerprint: row.fingerprint,
+	status: row.status,
+	severity: row.severity,
+	title: row.title,
+	description: row.description,
+	labels: row.labels,
+	annotations: row.annotations,
+	startsAt: row.starts_at,
+	endsAt: row.ends_at,
+	generatorUrl: row.generator_url,
+	occurrences: row.occurrences,
+	firstSeenAt: row.first_seen_at,
+	lastSeenAt: row.last_seen_at,
+	acknowledgedAt: row.acknowledged_at,
+	acknowledgedBy: row.acknowledged_by,
+	resolvedAt: row.resolved_at,
+	resolvedBy: row.resolved_by,
+	resolutionNotes: row.resolution_notes,
+	kbIncidentId: row.kb_incident_id,
+	raw: row.raw,
+});
+
+/**
+ * jsonb refuses the NUL character, which a sender may put into a field we don't validate.
+ * The raw payload is kept for humans, so a replacement character is a faithful enough copy.
+ */
+const jsonb = (value: unknown): RawBuilder<unknown> =>
+	sql`${JSON.stringify(value).replaceAll("\\u0000", "\\ufffd")}::jsonb`;
+
+export interface UpsertResult {
+	id: string;
+	fingerprint: string;
+	severity: Severity;
+	status: AlertStatus;
+	/** True when this write opened a new alert; false when it counted a repeat of an open one. */
+	inserted: boolean;
+}
+
+/**
+ * Opens an alert per row, or counts a repeat of the open alert with the same fingerprint, in one
+ * statement for the whole batch. The partial unique index `alerts_open_fingerprint_key` makes
+ * concurrent deliveries of the same alert safe. `xmax = 0` tells an inserted row from an updated
+ * one (https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT).
+ * Rows must have distinct fingerprints.
+ */
+export async function upsertFiring(trx: Db, schema: string, rows: FiringRow[], at: Date): Promise<UpsertResult[]> {
+	if (rows.length === 0) return [];
+	return tables(trx, schema)
+		.insertInto("alerts")
+		.values(
+			rows.map((row) => ({
+				source: row.source,
+				fingerprint: row.fingerprint,
+				status: "firing" as const,
+				severity: row.severity,
+				title: row.title,
+				description: row.description,
+				labels: jsonb(row.labels),
+				annotations: jsonb(row.annotations),
+				starts_at: row.startsAt,
+				ends_at: null,
+				generator_url: row.generatorUrl,
+				occurrences: row.occurrences,
+				first_seen_at: at,
+				last_seen_at: at,
+				acknowledged_at: null,
+				acknowledged_by: null,
+				resolved_at: null,
+				resolved_by: null,
+				resolution_notes: null,
+				kb_incident_id: row.kbIncidentId,
+				raw: jsonb(row.raw),
+			})),
+		)
+		.onConflict((oc) =>
+			oc
+				.column("fingerprint")
+				.where("status", "<>", "resolved")
+				.doUpdateSet((eb) => ({
+					occurrences: eb("alerts.occurrences", "+", eb.ref("excluded.occurrences")),
+					last_seen_at: eb.ref("excluded.last_seen_at"),
+					// The newest text is the most useful (a value in a description may have changed).
+					title: eb.ref("excluded.title"),
+					description: eb.ref("excluded.description"),
+					annotations: eb.ref("excluded.annotations"),
+					raw: eb.ref("excluded.raw"),
+				})),
+		)
+		.returning(["id", "fingerprint", "severity", "status", sql<boolean>`(xmax = 0)`.as("inserted")])
+		.execute();
+}
+
+/** Counts repeats of open alerts by id. Returns the ids it counted (an alert closed meanwhile is not). */
+export async function addOccurrences(
+	db: Db,
+	schema: string,
+	counts: { id: string; count: number }[],
+	at: Date,
+): Promise<string[]> {
+	if (counts.length === 0) return [];
+	const values = sql.join(counts.map((c) => sql`(${c.id}::uuid, ${c.count}::int)`));
+	const { rows } = await sql<{ id: string }>`
+		update ${sql.id(schema, "alerts")} as a
+		set occurrences = a.occurrences + v.n, last_seen_at = greatest(a.last_seen_at, ${at})
+		from (values ${values}) as v(id, n)
+		where a.id = v.id and a.status <> 'resolved'
+		returning a.id`.execute(db);
+	return rows.map((row) => row.id);
+}
+
+/** Closes the open alerts with these fingerprints. Returns those it closed. */
+export async function resolveOpenByFingerprint(
+	trx: Db,
+	schema: string,
+	items: { fingerprint: string; endsAt: Date | null }[],
+	at: Date,
+	by: string,
+): Promise<{ id: string; fingerprint: string; severity: Severity }[]> {
+	if (items.length === 0) return [];
+	const values = sql.join(items.map((i) => sql`(${i.fingerprint}::text, ${i.endsAt}::timestamptz)`));
+	const { rows } = await sql<{ id: string; fingerprint: string; severity: Severity }>`
+		update ${sql.id(schema, "alerts")} as a
+		set status = 'resolved', ends_at = coalesce(v.ends_at, ${at}), resolved_at = ${at},
+			resolved_by = ${by}, last_seen_at = ${at}
+		from (values ${values}) as v(fingerprint, ends_at)
+		where a.fingerprint = v.fingerprint and a.status <> 'resolved'
+		returning a.id, a.fingerprint, a.severity`.execute(trx);
+	return rows;
+}
+
+/** Acknowledges the firing alerts with these fingerprints (senders such as PagerDuty's API). */
+export async function acknowledgeOpenByFingerprint(
+	trx: Db,
+	schema: string,
+	fingerprints: string[],
+	at: Date,
+	by: string,
+): Promise<{ id: string; fingerprint: string }[]> {
+	if (fingerprints.length === 0) return [];
+	return tables(trx, schema)
+		.updateTable("alerts")
+		.set({ status: "acknowledged", acknowledged_at: at, acknowledged_by: by })
+		.where("fingerprint", "in", fingerprints)
+		.where("status", "=", "firing")
+		.returning(["id", "fingerprint"])
+		.execute();
+}
+
+export async function insertEvents(
+	trx: Db,
+	schema: string,
+	events: { alertId: string; type: AlertEventType; at: Date; actor: string | null; details?: unknown }[],
+): Promise<void> {
+	if (events.length === 0) return;
+	await tables(trx, schema)
+		.insertInto("alert_events")
+		.values(
+			events.map((e) => ({
+				alert_id: e.alertId,
+				type: e.type,
+				at: e.at,
+				actor: e.actor,
+				details: jsonb(e.details ?? {}),
+			})),
+		)
+		.execute();
+}
+
+export async function findAlert(db: Db, schema: string, id: string): Promise<Alert | undefined> {
+	const row = await tables(db, schema).selectFrom("alerts").selectAll().where("id", "=", id).executeTakeFirst();
+	return row && alertFromRow(row);
+}
+
+/** The alert, locked for a status change in the caller's transaction. */
+export async function findAlertForUpdate(trx: Db, schema: string, id: string): Promise<Alert | undefined> {
+	const row = await tables(trx, schema)
+		.selectFrom("alerts")
+		.selectAll()
+		.where("id", "=", id)
+		.forUpdate()
+		.executeTakeFirst();
+	return row && alertFromRow(row);
+}
+
+export async function updateAlertStatus(
+	trx: Db,
+	schema: string,
+	id: string,
+	change:
+		| { status: "acknowledged"; at: Date; by: string }
+		| { status: "resolved"; at: Date; by: string; notes: string | null },
+): Promise<Alert> {
+	const set =
+		change.status === "acknowledged"
+			? { status: change.status, acknowledged_at: change.at, acknowledged_by: change.by }
+			: {
+					status: change.status,
+					resolved_at: change.at,
+					resolved_by: change.by,
+					resolution_notes: change.notes,
+					ends_at: change.at,
+				};
+	const row = await tables(trx, schema)
+		.updateTable("alerts")
+		.set(set)
+		.where("id", "=", id)
+		.returningAll()
+		.executeTakeFirstOrThrow();
+	return alertFromRow(row);
+}
+
+export async function listEvents(db: Db, schema: string, alertId: string): Promise<AlertEvent[]> {
+	const rows = await tables(db, schema)
+		.selectFrom("alert_events")
+		.selectAll()
+		.where("alert_id", "=", alertId)
+		.orderBy("at")
+		.orderBy("id")
+		.execute();
+	return rows.map((row) => ({
+		id: row.id,
+		alertId: row.alert_id,
+		at: row.at,
+		type: row.type,
+		actor: row.actor,
+		details: row.details,
+	}));
+}
+
+export interface AlertFilter {
+	status?: AlertStatus[];
+	severity?: Severity[];
+	source?: AlertSource[];
+	/** Every pair must match a label exactly. */
+	labels?: Record<string, string>;
+	/** Case-insensitive substring of title or description. */
+	text?: string;
+	since?: Date;
+	until?: Date;
+	/** Continue after this (last_seen_at, id), newest first. */
+	after?: { lastSeenAt: Date; id: string };
+	limit: number;
+}
+
+/** Newest first by last_seen_at, keyset-paginated so pages stay stable while alerts arrive. */
+export async function listAlerts(db: Db, schema: string, filter: AlertFilter): Promise<Alert[]> {
+	let query = tables(db, schema).selectFrom("alerts").selectAll();
+	if (filter.status?.length) query = query.where("status", "in", filter.status);
+	if (filter.severity?.length) query = query.where("severity", "in", filter.severity);
+	if (filter.source?.length) query = query.where("source", "in", filter.source);
+	if (filter.labels && Object.keys(filter.labels).length > 0) {
+		query = query.where(sql<boolean>`labels @> ${jsonb(filter.labels)}`);
+	}
+	if (filter.text) {
+		const pattern = `%${filter.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+		query = query.where((eb) => eb.or([eb("title", "ilike", pattern), eb("description", "ilike", pattern)]));
+	}
+	if (filter.since) query = query.where("last_seen_at", ">=", filter.since);
+	if (filter.until) query = query.where("last_seen_at", "<", filter.until);
+	if (filter.after) {
+		const { lastSeenAt, id } = filter.after;
+		query = query.where(sql<boolean>`(last_seen_at, id) < (${lastSeenAt}, ${id}::uuid)`);
+	}
+	const rows = await query.orderBy("last_seen_at", "desc").orderBy("id", "desc").limit(filter.limit).execute();
+	return rows.map(alertFromRow);
+}
