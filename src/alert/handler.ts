@@ -187,7 +187,7 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app
 				body: z
 					.object({ notes: z.string().max(65536).optional().meta({ description: "How it was fixed" }) })
 					.strict()
-					.optional(),
+					.nullish(),
 				response: { 200: z.object({ alert: alertDto }) },
 			},
 		},

@@ -133,7 +133,8 @@ const alertFromRow = (row: Selectable<AlertTables["alerts"]>): Alert => ({
  * The raw payload is kept for humans, so a replacement character is a faithful enough copy.
  */
 const jsonb = (value: unknown): RawBuilder<unknown> =>
-	sql`${JSON.stringify(value).replaceAll("\\u0000", "\\ufffd")}::jsonb`;
+	// An escaped NUL is `\\u0000` after an even number of backslashes; after an odd number it is literal text.
+	sql`${JSON.stringify(value).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\ufffd")}::jsonb`;
 
 export interface UpsertResult {
 	id: string;

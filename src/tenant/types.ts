@@ -41,8 +41,11 @@ export type Principal =
 	| { type: "platform_admin"; id: string }
 	| { type: "api_key"; id: string; tenant: TenantRef; role: Role };
 
-/** What a route requires; every route declares one. */
-export type RouteAuth = "public" | "platform_admin" | { permission: Permission };
+/**
+ * What a route requires; every route declares one. `credentialInBody` names a body field that may
+ * carry the API key when no header does (PagerDuty senders put theirs in `routing_key`).
+ */
+export type RouteAuth = "public" | "platform_admin" | { permission: Permission; credentialInBody?: string };
 
 /** Who did it, for the audit log. */
 export interface Actor {

@@ -9,7 +9,9 @@ describe("README", () => {
 		for (const [key, setting] of Object.entries(settings)) {
 			const fallback = (setting.schema as { parse(v: unknown): unknown }).parse(undefined);
 			const shown = fallback === undefined ? "\\([a-z-]+\\)" : `\`${String(fallback)}\``;
-			expect(readme, setting.env).toMatch(new RegExp(`\\|\\s*\`${setting.env}\`\\s*\\|\\s*\`${key}\`\\s*\\|\\s*${shown}\\s*\\|`));
+			expect(readme, setting.env).toMatch(
+				new RegExp(`\\|\\s*\`${setting.env}\`\\s*\\|\\s*\`${key}\`\\s*\\|\\s*${shown}\\s*\\|`),
+			);
 		}
 	});
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApp, type TestApp, type TestTenant } from "../harness/app.ts";
+import { type ApiResponse, startTestApp, type TestApp, type TestTenant } from "../harness/app.ts";
 import { backendName, testRedisUrl } from "../harness/backend.ts";
 import { recordingEscalation } from "../harness/escalation.ts";
 import { startTcpProxy } from "../harness/tcp-proxy.ts";
@@ -18,8 +18,9 @@ interface Harness {
 	tenant: TestTenant;
 	key: string;
 	escalation: ReturnType<typeof recordingEscalation>;
-	post(body: string): ReturnType<TestApp["request"]>;
-	alertsBy(fingerprint: string): Promise<Record<string, any>[]>;
+	post(body: string): Promise<ApiResponse>;
+	// biome-ignore lint/suspicious/noExplicitAny: alert JSON as the API returns it
+	alertsBy(fingerprint: string): Promise<any[]>;
 }
 
 async function harness(env: Record<string, string> = {}): Promise<Harness> {
@@ -63,7 +64,7 @@ function lifecycle(describeName: string, env: () => Record<string, string>, brea
 				[B, "created"],
 				[C, "created"],
 			]);
-			const [b] = await h.alertsBy(B);
+			const b = (await h.alertsBy(B))[0]!;
 			expect(b).toMatchObject({
 				source: "alertmanager",
 				status: "firing",

@@ -57,12 +57,11 @@ export function registerAuth(app: FastifyInstance, tenants: Pick<TenantApi, "aut
 		for (const method of [route.method].flat()) catalog.push({ method, url: route.url, auth });
 	});
 
-	// onRequest: refuse before the body is even read, so an unauthenticated sender can't make us parse it.
-	app.addHook("onRequest", async (request) => {
-		const auth = request.routeOptions.config.auth;
-		if (auth === undefined || auth === "public") return; // undefined: no route matched (404)
-
-		const credential = credentialFrom(request);
+	async function authorize(
+		request: FastifyRequest,
+		auth: Exclude<RouteAuth, "public">,
+		credential: string | undefined,
+	) {
 		if (!credential) {
 			throw new AppError(
 				"unauthenticated",
@@ -97,5 +96,23 @@ export function registerAuth(app: FastifyInstance, tenants: Pick<TenantApi, "aut
 				? { tenant_id: principal.tenant.id, tenant: principal.tenant.slug, user_id: `api_key:${principal.id}` }
 				: { user_id: `platform_admin:${principal.id}` },
 		);
+	}
+
+	// onRequest: refuse before the body is even read, so an unauthenticated sender can't make us parse it.
+	app.addHook("onRequest", async (request) => {
+		const auth = request.routeOptions.config.auth;
+		if (auth === undefined || auth === "public") return; // undefined: no route matched (404)
+		const credential = credentialFrom(request);
+		// A route that takes its key from the body authenticates once the body is parsed (below).
+		if (!credential && typeof auth === "object" && auth.credentialInBody) return;
+		await authorize(request, auth, credential);
+	});
+
+	// Before validation, so a sender without a valid key learns that, not what is wrong with its body.
+	app.addHook("preValidation", async (request) => {
+		const auth = request.routeOptions.config.auth;
+		if (request.principal || typeof auth !== "object" || !auth.credentialInBody) return;
+		const value = (request.body as Record<string, unknown> | null)?.[auth.credentialInBody];
+		await authorize(request, auth, typeof value === "string" && value.length > 0 ? value : undefined);
 	});
 }

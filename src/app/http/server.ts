@@ -51,6 +51,8 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 		return503OnClosing: true,
 	}).withTypeProvider<ZodTypeProvider>();
 
+	// JSON only: Fastify's default text/plain parser would turn a wrong content type into a confusing 400.
+	app.removeContentTypeParser("text/plain");
 	app.setValidatorCompiler(validatorCompiler);
 	app.setSerializerCompiler(serializerCompiler);
 	registerErrorHandling(app, deps.bodyLimitBytes);
