@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: test payloads are built and mutated freely
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp, type TestTenant } from "../harness/app.ts";
