@@ -76,3 +76,23 @@ export function mapPgError(error: unknown, constraints: ConstraintMapping): unkn
 /** SQLSTATE class 40 (serialization failure, deadlock): the transaction may simply be retried. */
 export const isRetryableTransactionError = (error: unknown): boolean =>
 	typeof (error as PgErrorLike)?.code === "string" && (error as PgErrorLike).code!.startsWith("40");
+
+/** Connection-level failures (SQLSTATE classes 08, 53, 57 and socket errors): the database, not the request, is at fault. */
+const unavailableCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND"]);
+const unavailableMessages = [
+	/timeout exceeded when trying to connect/i,
+	/Connection terminated/i,
+	/after calling end on the pool/i,
+	/driver has already been destroyed/,
+];
+
+/**
+ * True when a database error means "try again later" rather than "your request is wrong". Senders
+ * such as Alertmanager retry a 503 with backoff but drop the group on any 4xx.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+	const code = (error as PgErrorLike)?.code;
+	if (typeof code === "string" && (unavailableCodes.has(code) || /^(08|53|57)/.test(code))) return true;
+	const message = (error as Error)?.message ?? "";
+	return unavailableMessages.some((pattern) => pattern.test(message));
+}

@@ -158,6 +158,15 @@ describe(`readiness when a dependency is down (${backendName})`, () => {
 			expect(ready.status).toBe(503);
 			expect(ready.body.checks.database).toMatch(/^failing/);
 			expect(ready.body.message).toMatch(/database/);
+			// A sender is told to come back (Alertmanager retries a 5xx, but drops a group on a 4xx).
+			const tenantKey = `ow_${"a".repeat(43)}`;
+			const webhook = await broken.request("POST", "/api/v1/webhooks/generic", {
+				key: tenantKey,
+				json: { title: "x" },
+			});
+			expect(webhook.status).toBe(503);
+			expect(webhook.headers.get("retry-after")).toBe("5");
+			expect(webhook.body.error.code).toBe("service.unavailable");
 		} finally {
 			await broken.close();
 		}

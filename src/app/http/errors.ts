@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { AppError, type ErrorKind, type FieldError } from "../../platform/errors.ts";
+import { AppError, type ErrorKind, type FieldError, isDatabaseUnavailable } from "../../platform/errors.ts";
 
 export const errorBodySchema = z
 	.object({
@@ -89,6 +89,11 @@ export function registerErrorHandling(app: FastifyInstance, bodyLimit: number): 
 			}));
 			const summary = fields.map((f) => `${f.path}: ${f.message}`).join("; ");
 			error = new AppError("validation", "request.invalid", `Invalid request: ${summary}`, { fields });
+		} else if (isDatabaseUnavailable(rawError)) {
+			request.log.error({ err: rawError }, "database unavailable");
+			error = new AppError("unavailable", "service.unavailable", "The database is unavailable; retry shortly", {
+				retryAfterSeconds: 5,
+			});
 		} else if (!isResponseSerializationError(rawError)) {
 			error = fromFastifyError(rawError, bodyLimit);
 		}

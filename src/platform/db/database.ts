@@ -35,7 +35,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 async function openPostgres(options: Extract<DatabaseOptions, { backend: "postgres" }>): Promise<Database> {
-	const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize });
+	// A bounded wait for a connection: an exhausted pool answers 503 instead of hanging the request.
+	const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize, connectionTimeoutMillis: 5000 });
 	// An idle client losing its connection emits on the pool; unhandled, it would crash the process.
 	pool.on("error", (error) => options.onError?.(error));
 	// Kysely's destroy() ends the pool.
