@@ -5,6 +5,7 @@ import {
 	createAlertService,
 	createDedupWindow,
 	type EscalationStarter,
+	type KnowledgeBaseSearcher,
 } from "../alert/index.ts";
 import { createMemoryBus, createRedisBus, type EventBus } from "../platform/bus/index.ts";
 import { type Cache, createMemoryCache, createRedisCache } from "../platform/cache/index.ts";
@@ -42,6 +43,8 @@ export interface ContainerOptions {
 	database?: Database;
 	/** Until the escalation engine exists nothing pages; tests pass a recorder. */
 	escalation?: EscalationStarter;
+	/** The knowledge base that enriches alerts (the incident domain provides it). */
+	knowledgeBase?: KnowledgeBaseSearcher;
 }
 
 /** Logs what would page: the escalation engine replaces this. */
@@ -60,6 +63,7 @@ export async function createContainer({
 	clock = systemClock,
 	database,
 	escalation,
+	knowledgeBase,
 }: ContainerOptions): Promise<Container> {
 	const onError = (component: string) => (error: unknown) =>
 		logger.error({ err: error, component }, `${component} error`);
@@ -118,6 +122,7 @@ export async function createContainer({
 		bus,
 		dedup: createDedupWindow({ cache, windowMs: config.dedupWindowMs, onError: onError("dedup cache") }),
 		escalation: escalation ?? loggingEscalation(logger),
+		knowledgeBase,
 		metrics: createAlertMetrics(metrics.registry),
 		onError: (error, context) =>
 			logger.error({ err: error, component: "alert", context }, `alert pipeline: ${context} failed`),

@@ -1,6 +1,6 @@
 import closeWithGrace from "close-with-grace";
 import type { FastifyInstance } from "fastify";
-import type { EscalationStarter } from "../alert/index.ts";
+import type { EscalationStarter, KnowledgeBaseSearcher } from "../alert/index.ts";
 import type { Database } from "../platform/db/index.ts";
 import { createLogger, type Logger } from "../platform/log.ts";
 import { bootstrapFirstStart, formatFirstStartBanner } from "./bootstrap.ts";
@@ -45,6 +45,7 @@ export interface StartOptions {
 	logger?: Logger;
 	firstStart?: boolean;
 	escalation?: EscalationStarter;
+	knowledgeBase?: KnowledgeBaseSearcher;
 }
 
 export async function startServer(
@@ -60,6 +61,7 @@ export async function startServer(
 		logger,
 		database: options.database,
 		escalation: options.escalation,
+		knowledgeBase: options.knowledgeBase,
 	});
 	let app: FastifyInstance | undefined;
 	let worker: Worker | undefined;

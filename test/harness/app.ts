@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import type { EscalationStarter } from "../../src/alert/index.ts";
+import type { EscalationStarter, KnowledgeBaseSearcher } from "../../src/alert/index.ts";
 import { type Config, loadConfig } from "../../src/app/config.ts";
 import { type Mode, type Running, startServer } from "../../src/app/serve.ts";
 import { createLogger } from "../../src/platform/log.ts";
@@ -51,7 +51,12 @@ export interface TestApp {
  * with Redis when TEST_REDIS_URL is set, listening on a random 127.0.0.1 port.
  */
 export async function startTestApp(
-	options: { env?: Record<string, string>; mode?: Mode; escalation?: EscalationStarter } = {},
+	options: {
+		env?: Record<string, string>;
+		mode?: Mode;
+		escalation?: EscalationStarter;
+		knowledgeBase?: KnowledgeBaseSearcher;
+	} = {},
 ): Promise<TestApp> {
 	const adminToken = `test-admin-${randomBytes(24).toString("hex")}`;
 	const config = loadConfig({
@@ -70,6 +75,7 @@ export async function startTestApp(
 		logger: createLogger(config.logLevel),
 		firstStart: false,
 		escalation: options.escalation,
+		knowledgeBase: options.knowledgeBase,
 	});
 	const address = running.app.server.address();
 	if (!address || typeof address === "string") throw new Error("server has no TCP address");
