@@ -1,12 +1,17 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import type { EventBus } from "../platform/bus/index.ts";
 import { tenantPrincipal } from "../tenant/index.ts";
-import type { AlertApi } from "./service.ts";
+import { type AlertApi, alertTopic } from "./service.ts";
 import type { Alert, AlertEvent } from "./store.ts";
 import { alertSources, alertStatuses, severities } from "./types.ts";
 
 export interface AlertRoutesOptions {
 	alerts: AlertApi;
+	/** Where the pipeline publishes alert events (`alertTopic`). */
+	bus: Pick<EventBus, "subscribe">;
+	/** Seconds between keep-alive comments on the event stream (proxies drop silent connections). */
+	heartbeatSeconds?: number;
 }
 
 const dateTime = z.string().meta({ format: "date-time" });
@@ -104,8 +109,53 @@ const listQuery = z
 /** Who acts, as recorded on the alert: the API key (or, with sign-in, the member). */
 const actorName = (principal: { id: string }) => `api_key:${principal.id}`;
 
-export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app, { alerts }) => {
+export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app, options) => {
+	const { alerts, bus, heartbeatSeconds = 15 } = options;
 	const tags = ["alerts"];
+	const streams = new Set<() => void>();
+	// Open event streams would hold a graceful shutdown until its deadline: end them first.
+	app.addHook("preClose", async () => {
+		for (const end of streams) end();
+	});
+
+	app.get(
+		"/api/v1/events",
+		{
+			config: { auth: { permission: "alerts.read" } },
+			schema: {
+				tags,
+				summary: "Server-Sent Events: this tenant's alert.created/acknowledged/resolved as they happen",
+				description: "`text/event-stream`; each event's `data` is JSON with alertId and fingerprint.",
+			},
+		},
+		async (request, reply) => {
+			const tenant = tenantPrincipal(request).tenant;
+			reply.hijack();
+			const raw = reply.raw;
+			raw.writeHead(200, {
+				"content-type": "text/event-stream; charset=utf-8",
+				"cache-control": "no-cache",
+				connection: "keep-alive",
+				"x-request-id": request.id,
+			});
+			raw.write(": connected\n\n");
+			const unsubscribe = await bus.subscribe<{ type: string }>(alertTopic(tenant), ({ payload }) => {
+				raw.write(`event: ${payload.type}\ndata: ${JSON.stringify(payload)}\n\n`);
+			});
+			const heartbeat = setInterval(() => raw.write(": keep-alive\n\n"), heartbeatSeconds * 1000);
+			let ended = false;
+			const end = () => {
+				if (ended) return;
+				ended = true;
+				clearInterval(heartbeat);
+				streams.delete(end);
+				unsubscribe().catch((error) => request.log.warn({ err: error }, "unsubscribe failed"));
+				raw.end();
+			};
+			streams.add(end);
+			raw.on("close", end);
+		},
+	);
 
 	app.get(
 		"/api/v1/alerts",

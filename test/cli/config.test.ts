@@ -59,6 +59,8 @@ describe.concurrent("opswatch check-config", () => {
 			log_level: "info",
 			body_limit_bytes: 1048576,
 			admin_token: null,
+			dedup_window_ms: 300000,
+			max_alerts_per_request: 1000,
 			shutdown_timeout_ms: 10000,
 		});
 	});

@@ -23,6 +23,8 @@ export interface RequestOptions {
 	/** Sent as is (use with `headers` for content type). */
 	body?: string | Buffer;
 	headers?: Record<string, string>;
+	/** Read the status and headers, then drop the body (for streams that never end). */
+	headersOnly?: boolean;
 }
 
 export interface TestTenant {
@@ -90,6 +92,10 @@ export async function startTestApp(
 			body = JSON.stringify(opts.json);
 		}
 		const response = await fetch(url + path, { method, headers, body });
+		if (opts.headersOnly) {
+			await response.body?.cancel();
+			return { status: response.status, headers: response.headers, body: undefined as T, text: "" };
+		}
 		const text = await response.text();
 		let parsed: unknown = text;
 		try {

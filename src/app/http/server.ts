@@ -11,6 +11,7 @@ import {
 } from "fastify-type-provider-zod";
 import { type AlertApi, alertRoutes } from "../../alert/index.ts";
 import { webhookRoutes } from "../../integration/index.ts";
+import type { EventBus } from "../../platform/bus/index.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { Metrics } from "../../platform/metrics.ts";
 import { type TenantApi, tenantRoutes } from "../../tenant/index.ts";
@@ -24,7 +25,7 @@ export interface HttpServerDeps {
 	bodyLimitBytes: number;
 	readiness: ReadinessCheck[];
 	/** Absent in worker mode, which serves only health and metrics. */
-	api?: { tenants: TenantApi; alerts: AlertApi; maxAlertsPerRequest: number };
+	api?: { tenants: TenantApi; alerts: AlertApi; bus: EventBus; maxAlertsPerRequest: number };
 	version: string;
 }
 
@@ -99,7 +100,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 	await app.register(healthRoutes, { checks: deps.readiness, metrics: deps.metrics });
 	if (deps.api) {
 		await app.register(tenantRoutes, { tenants: deps.api.tenants });
-		await app.register(alertRoutes, { alerts: deps.api.alerts });
+		await app.register(alertRoutes, { alerts: deps.api.alerts, bus: deps.api.bus });
 		await app.register(webhookRoutes, {
 			alerts: deps.api.alerts,
 			maxAlertsPerRequest: deps.api.maxAlertsPerRequest,
