@@ -25,32 +25,13 @@
  */
 import { z } from "zod";
 import { type IncomingAlert, labelMap, rfc3339, severities } from "../alert/index.ts";
+import { alertArray } from "./one-or-many.ts";
 
 /** The longest description accepted, in UTF-8 bytes (64 KiB). */
 export const MAX_DESCRIPTION_BYTES = 64 * 1024;
 
 /** Text stored as-is in PostgreSQL `text`, which refuses NUL bytes. */
 const text = () => z.string().refine((value) => !value.includes("\u0000"), { message: "must not contain NUL bytes" });
-
-/**
- * One object or an array of them. When both branches fail, zod reports a bare "Invalid input" at the
- * root (a 400 naming no field); this message names the failing fields, with their paths, of the
- * branch the body's shape selects. Failures zod attributes to one branch keep their own paths.
- */
-export function oneOrMany<T extends z.ZodType>(item: T): z.ZodUnion<[T, z.ZodArray<T>]> {
-	return z.union([item, z.array(item)], {
-		error: (issue) => {
-			if (issue.code !== "invalid_union") return undefined;
-			if (typeof issue.input !== "object" || issue.input === null) return "must be an object or an array of objects";
-			const branch = issue.errors[Array.isArray(issue.input) ? 1 : 0] ?? [];
-			return (
-				branch
-					.map((inner) => (inner.path.length > 0 ? `${inner.path.join(".")}: ${inner.message}` : inner.message))
-					.join("; ") || undefined
-			);
-		},
-	});
-}
 
 /** Milliseconds since the epoch, NaN when absent or unparsable (so comparisons with it are false). */
 const instant = (timestamp: string | undefined): number =>
@@ -104,9 +85,9 @@ export const genericAlert = z
 	})
 	.meta({ id: "GenericAlert", description: "One alert in OpsWatch's generic JSON format." });
 
-export const genericPayload = oneOrMany(genericAlert).meta({
+export const genericPayload = alertArray(genericAlert, {
 	id: "GenericAlertPayload",
-	description: "One alert in OpsWatch's generic JSON format, or an array of them.",
+	description: "One alert in OpsWatch's generic JSON format, or an array of them (a single object is accepted too).",
 });
 
 export type GenericAlert = z.infer<typeof genericAlert>;
@@ -134,5 +115,5 @@ export function fromGenericAlert(alert: GenericAlert): IncomingAlert {
 }
 
 export function fromGeneric(payload: GenericPayload): IncomingAlert[] {
-	return (Array.isArray(payload) ? payload : [payload]).map(fromGenericAlert);
+	return payload.map(fromGenericAlert);
 }

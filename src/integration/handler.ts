@@ -6,8 +6,9 @@ import type { AlertApi, IncomingAlert } from "../alert/index.ts";
 import { AppError } from "../platform/errors.ts";
 import { tenantPrincipal } from "../tenant/index.ts";
 import { alertmanagerPayload, fromAlertmanager } from "./alertmanager.ts";
-import { fromGeneric, genericAlert } from "./generic.ts";
-import { fromKeep, keepAlert } from "./keep.ts";
+import { fromGeneric, genericPayload } from "./generic.ts";
+import { fromKeep, keepPayload } from "./keep.ts";
+import { asArray } from "./one-or-many.ts";
 import { fromPagerDuty, pagerDutyErrorBody, pagerDutyEvent, pagerDutyResponse } from "./pagerduty.ts";
 
 export interface WebhookRoutesOptions {
@@ -59,14 +60,8 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 		},
 	);
 
-	/**
-	 * Keep and the generic format send one alert or an array. The route validates an array (so an
-	 * error names `body.0.title`, not just "invalid input"); a single object is wrapped first.
-	 */
 	const oneOrMany = async (request: FastifyRequest) => {
-		if (request.body !== null && typeof request.body === "object" && !Array.isArray(request.body)) {
-			request.body = [request.body];
-		}
+		request.body = asArray(request.body);
 	};
 
 	app.post(
@@ -80,7 +75,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 				description:
 					"OpsWatch's own format for any sender. Without `fingerprint`, an alert is identified by a hash of " +
 					"its sorted labels. The body may be a single alert object or an array of them.",
-				body: z.array(genericAlert).min(1),
+				body: genericPayload,
 				response: { 200: ingestResponse },
 			},
 		},
@@ -98,7 +93,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 			schema: {
 				tags,
 				summary: "Keep webhook receiver (AlertDto, one or an array)",
-				body: z.array(keepAlert).min(1),
+				body: keepPayload,
 				response: { 200: ingestResponse },
 			},
 		},

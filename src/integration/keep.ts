@@ -22,7 +22,7 @@
  */
 import { z } from "zod";
 import { type IncomingAlert, labelMap, MAX_LABEL_BYTES, rfc3339, type Severity } from "../alert/index.ts";
-import { oneOrMany } from "./generic.ts";
+import { alertArray } from "./one-or-many.ts";
 
 /** The longest description or message accepted, in UTF-8 bytes (64 KiB). */
 const MAX_DESCRIPTION_BYTES = 64 * 1024;
@@ -78,9 +78,9 @@ export const keepAlert = z
 	})
 	.meta({ id: "KeepAlert", description: "A Keep AlertDto, as Keep's webhook provider posts it" });
 
-export const keepPayload = oneOrMany(keepAlert).meta({
+export const keepPayload = alertArray(keepAlert, {
 	id: "KeepWebhook",
-	description: "One Keep AlertDto or an array of them",
+	description: "Keep AlertDtos (a single object is accepted too)",
 });
 
 export type KeepAlert = z.infer<typeof keepAlert>;
@@ -142,5 +142,5 @@ export function fromKeepAlert(alert: KeepAlert): IncomingAlert {
 }
 
 export function fromKeep(payload: KeepPayload): IncomingAlert[] {
-	return (Array.isArray(payload) ? payload : [payload]).map(fromKeepAlert);
+	return payload.map(fromKeepAlert);
 }
