@@ -84,22 +84,25 @@ export interface AlertEvent {
 	details: unknown;
 }
 
-/** A firing alert ready to be written: fingerprinted, classified, enriched. */
-export interface FiringRow {
-	source: AlertSource;
-	fingerprint: string;
-	severity: Severity;
-	title: string;
-	description: string;
-	labels: Record<string, string>;
-	annotations: Record<string, string>;
-	startsAt: Date;
-	generatorUrl: string | null;
-	/** How many times this payload carried it (a payload may repeat an alert). */
-	occurrences: number;
-	kbIncidentId: string | null;
-	raw: unknown;
-}
+/**
+ * A firing alert ready to be written: fingerprinted, classified, enriched. `occurrences` is how
+ * many times this payload carried it (a payload may repeat an alert).
+ */
+export type FiringRow = Pick<
+	Alert,
+	| "source"
+	| "fingerprint"
+	| "severity"
+	| "title"
+	| "description"
+	| "labels"
+	| "annotations"
+	| "startsAt"
+	| "generatorUrl"
+	| "occurrences"
+	| "kbIncidentId"
+	| "raw"
+>;
 
 const tables = (db: Db, schema: string): Kysely<AlertTables> => db.withSchema(schema).withTables<AlertTables>();
 
