@@ -1,13 +1,15 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { type Config, ConfigError, loadConfig, redactedConfig } from "./app/config.ts";
 import { type Container, createContainer, migrateAll } from "./app/container.ts";
 import { type Mode, modes, serve } from "./app/serve.ts";
 import { isAppError } from "./platform/errors.ts";
 import { createLogger } from "./platform/log.ts";
+import { projectRoot } from "./platform/paths.ts";
 import { roles, tenantSlug } from "./tenant/index.ts";
 
-const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+const { version } = JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")) as {
 	version: string;
 };
 

@@ -237,31 +237,33 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 			}));
 			const now = clock.now();
 			const by = `source:${actor}`;
-			({ opened, resolved, acknowledged } = await db.transaction().execute(async (trx) => {
-				const opened = await store.upsertFiring(trx, tenant.schema, rows, now);
-				const resolved = await store.resolveOpenByFingerprint(
-					trx,
-					tenant.schema,
-					resolving.map((r) => ({ fingerprint: r.fingerprint, endsAt: r.incoming.endsAt ?? null })),
-					now,
-					by,
-				);
-				const acknowledged = await store.acknowledgeOpenByFingerprint(
-					trx,
-					tenant.schema,
-					acknowledging.map((a) => a.fingerprint),
-					now,
-					by,
-				);
-				await store.insertEvents(trx, tenant.schema, [
-					...opened
-						.filter((row) => row.inserted)
-						.map((row) => ({ alertId: row.id, type: "created" as const, at: now, actor: by })),
-					...resolved.map((row) => ({ alertId: row.id, type: "resolved" as const, at: now, actor: by })),
-					...acknowledged.map((row) => ({ alertId: row.id, type: "acknowledged" as const, at: now, actor: by })),
-				]);
-				return { opened, resolved, acknowledged };
-			}));
+			if (resolving.length === 0 && acknowledging.length === 0) {
+				// The common case, a payload of firing alerts, is one statement: atomic, one round trip.
+				opened = await store.upsertFiring(db, tenant.schema, rows, now, by);
+			} else {
+				({ opened, resolved, acknowledged } = await db.transaction().execute(async (trx) => {
+					const opened = await store.upsertFiring(trx, tenant.schema, rows, now, by);
+					const resolved = await store.resolveOpenByFingerprint(
+						trx,
+						tenant.schema,
+						resolving.map((r) => ({ fingerprint: r.fingerprint, endsAt: r.incoming.endsAt ?? null })),
+						now,
+						by,
+					);
+					const acknowledged = await store.acknowledgeOpenByFingerprint(
+						trx,
+						tenant.schema,
+						acknowledging.map((a) => a.fingerprint),
+						now,
+						by,
+					);
+					await store.insertEvents(trx, tenant.schema, [
+						...resolved.map((row) => ({ alertId: row.id, type: "resolved" as const, at: now, actor: by })),
+						...acknowledged.map((row) => ({ alertId: row.id, type: "acknowledged" as const, at: now, actor: by })),
+					]);
+					return { opened, resolved, acknowledged };
+				}));
+			}
 			for (const row of opened) {
 				outcomes.set(row.fingerprint, { alertId: row.id, outcome: row.inserted ? "created" : "deduplicated" });
 			}

@@ -155,9 +155,16 @@ export interface UpsertResult {
  * one (https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT).
  * Rows must have distinct fingerprints.
  */
-export async function upsertFiring(trx: Db, schema: string, rows: FiringRow[], at: Date): Promise<UpsertResult[]> {
+export async function upsertFiring(
+	trx: Db,
+	schema: string,
+	rows: FiringRow[],
+	at: Date,
+	actor: string,
+): Promise<UpsertResult[]> {
 	if (rows.length === 0) return [];
-	return tables(trx, schema)
+	const t = tables(trx, schema);
+	const upsert = t
 		.insertInto("alerts")
 		.values(
 			rows.map((row) => ({
@@ -198,7 +205,28 @@ export async function upsertFiring(trx: Db, schema: string, rows: FiringRow[], a
 					raw: eb.ref("excluded.raw"),
 				})),
 		)
-		.returning(["id", "fingerprint", "severity", "status", sql<boolean>`(xmax = 0)`.as("inserted")])
+		.returning(["id", "fingerprint", "severity", "status", sql<boolean>`(xmax = 0)`.as("inserted")]);
+	// One statement writes the alerts and the "created" events: atomic without a transaction, one round trip.
+	return t
+		.with("up", () => upsert)
+		.with("created", (db) =>
+			db
+				.insertInto("alert_events")
+				.columns(["alert_id", "at", "type", "actor"])
+				.expression((eb) =>
+					eb
+						.selectFrom("up")
+						.select((s) => [
+							"up.id",
+							sql<Date>`${at}::timestamptz`.as("at"),
+							sql<AlertEventType>`'created'`.as("type"),
+							sql<string>`${actor}`.as("actor"),
+						])
+						.where("up.inserted", "=", true),
+				),
+		)
+		.selectFrom("up")
+		.selectAll()
 		.execute();
 }
 

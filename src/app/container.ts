@@ -111,6 +111,7 @@ export async function createContainer({
 	const tenants = createTenantService({
 		db: database.db,
 		clock,
+		bus,
 		adminToken: config.adminToken,
 		onBackgroundError: onError("tenant"),
 	});

@@ -1,3 +1,5 @@
+import { LRUCache } from "lru-cache";
+import type { EventBus } from "../platform/bus/index.ts";
 import type { Clock } from "../platform/clock.ts";
 import { type Db, loadMigrations, migrateSchema, migrateSchemaInTransaction } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
@@ -12,7 +14,7 @@ import {
 } from "./credentials.ts";
 import type { Role } from "./permissions.ts";
 import * as store from "./store.ts";
-import { type Actor, type ApiKey, type AuthResult, type Tenant, tenantSlug } from "./types.ts";
+import { type Actor, type ApiKey, type AuthResult, type Principal, type Tenant, tenantSlug } from "./types.ts";
 
 /** The tenant domain's service interface: the only way other code reaches tenants and keys. */
 export interface TenantApi {
@@ -40,6 +42,8 @@ export interface TenantApi {
 export interface TenantServiceDeps {
 	db: Db;
 	clock: Clock;
+	/** Carries key revocations to every process, so their caches drop the key at once. */
+	bus: Pick<EventBus, "publish" | "subscribe">;
 	/** OPSWATCH_ADMIN_TOKEN, when configured. */
 	adminToken: string | undefined;
 	onBackgroundError?: (error: unknown) => void;
@@ -50,8 +54,27 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 
 export const schemaForSlug = (slug: string): string => `tenant_${slug}`;
 
-export function createTenantService({ db, clock, adminToken, onBackgroundError }: TenantServiceDeps): TenantApi {
+/**
+ * Every webhook authenticates; a database read per request would be the ingest path's biggest
+ * cost. Valid keys are remembered briefly; a revocation clears them here and, over the bus, in
+ * every other process (the TTL bounds the damage if that message is lost).
+ */
+const KEY_CACHE_TTL_MS = 30_000;
+const REVOKED_TOPIC = "tenant.apikey_revoked";
+
+export function createTenantService({ db, clock, bus, adminToken, onBackgroundError }: TenantServiceDeps): TenantApi {
 	const lastTouched = new Map<string, number>();
+	const keyCache = new LRUCache<string, Extract<Principal, { type: "api_key" }>>({
+		max: 10_000,
+		ttl: KEY_CACHE_TTL_MS,
+	});
+	const forgetKey = (keyId: string) => {
+		for (const [hash, principal] of keyCache.entries()) if (principal.id === keyId) keyCache.delete(hash);
+	};
+	// Not awaited: a Redis that is down at start must not stop the API from serving (readyz tells).
+	bus
+		.subscribe<{ keyId: string }>(REVOKED_TOPIC, ({ payload }) => forgetKey(payload.keyId))
+		.catch((error) => onBackgroundError?.(error));
 
 	async function getTenant(slug: string): Promise<Tenant> {
 		const tenant = await store.findTenantBySlug(db, slug);
@@ -136,11 +159,11 @@ export function createTenantService({ db, clock, adminToken, onBackgroundError }
 
 		async revokeApiKey(slug, keyId, actor) {
 			const tenant = await getTenant(slug);
-			return db.transaction().execute(async (trx) => {
+			const { key, changed } = await db.transaction().execute(async (trx) => {
 				const revoked = await store.revokeApiKey(trx, tenant.id, keyId, clock.now());
 				if (!revoked) {
 					const existing = await store.findApiKeyInTenant(trx, tenant.id, keyId);
-					if (existing) return existing; // already revoked: revoking again changes nothing
+					if (existing) return { key: existing, changed: false }; // revoking again changes nothing
 					throw new AppError("not_found", "apikey.not_found", `API key ${keyId} does not exist in this tenant`);
 				}
 				await writeAudit(trx, tenant.schema, actor, {
@@ -150,29 +173,39 @@ export function createTenantService({ db, clock, adminToken, onBackgroundError }
 					before: { revokedAt: null },
 					after: { revokedAt: revoked.revokedAt },
 				});
-				return revoked;
+				return { key: revoked, changed: true };
 			});
+			if (changed) {
+				// After commit: a request that cached the key while the revocation was in flight is cleared too.
+				forgetKey(key.id);
+				await bus.publish(REVOKED_TOPIC, { keyId: key.id }).catch((error) => onBackgroundError?.(error));
+			}
+			return key;
 		},
 
 		async authenticate(credential) {
-			if (adminToken && secretsEqual(credential, adminToken)) {
+			if (adminToken && !isApiKeyFormat(credential) && secretsEqual(credential, adminToken)) {
 				return { ok: true, principal: { type: "platform_admin", id: "config" } };
 			}
 			const hash = hashCredential(credential);
+			const cached = keyCache.get(hash);
+			if (cached) {
+				touch(cached.id);
+				return { ok: true, principal: cached };
+			}
 			if (isApiKeyFormat(credential)) {
 				const found = await store.findApiKeyByHash(db, hash);
 				if (found && !found.key.revokedAt) {
 					touch(found.key.id);
 					const { tenant, key } = found;
-					return {
-						ok: true,
-						principal: {
-							type: "api_key",
-							id: key.id,
-							role: key.role,
-							tenant: { id: tenant.id, slug: tenant.slug, schema: tenant.schema },
-						},
+					const principal = {
+						type: "api_key" as const,
+						id: key.id,
+						role: key.role,
+						tenant: { id: tenant.id, slug: tenant.slug, schema: tenant.schema },
 					};
+					keyCache.set(hash, principal);
+					return { ok: true, principal };
 				}
 				if (found) return { ok: false, code: "auth.key_revoked", message: "This API key has been revoked" };
 			} else {

@@ -1,5 +1,6 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
 import { AppError } from "../../platform/errors.ts";
+import type { Logger } from "../../platform/log.ts";
 import { type Principal, type RouteAuth, roleHasPermission, type TenantApi } from "../../tenant/index.ts";
 
 declare module "fastify" {
@@ -91,7 +92,8 @@ export function registerAuth(app: FastifyInstance, tenants: Pick<TenantApi, "aut
 			);
 		}
 		request.principal = principal;
-		request.log = request.log.child(
+		// The request's own child logger, extended in place: a further child per request costs measurably on ingest.
+		(request.log as FastifyBaseLogger & Pick<Logger, "setBindings">).setBindings(
 			principal.type === "api_key"
 				? { tenant_id: principal.tenant.id, tenant: principal.tenant.slug, user_id: `api_key:${principal.id}` }
 				: { user_id: `platform_admin:${principal.id}` },

@@ -1,8 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
-import { createPgConfig } from "@electric-sql/pglite/node-postgres";
+import type { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
@@ -48,6 +46,12 @@ async function openPostgres(options: Extract<DatabaseOptions, { backend: "postgr
  * Kysely's stock PostgresDialect and every query run unchanged on both backends.
  */
 async function openPglite(options: Extract<DatabaseOptions, { backend: "pglite" }>): Promise<Database> {
+	// Loaded only when used: a PostgreSQL deployment never pays for the WASM build's memory.
+	const [{ PGlite }, { pg_trgm }, { createPgConfig }] = await Promise.all([
+		import("@electric-sql/pglite"),
+		import("@electric-sql/pglite/contrib/pg_trgm"),
+		import("@electric-sql/pglite/node-postgres"),
+	]);
 	let lock: DataDirLock | undefined;
 	let pglite: PGlite;
 	if (options.dataDir) {

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { type Kysely, sql, type Transaction } from "kysely";
 import { AppError } from "../errors.ts";
+import { projectRoot } from "../paths.ts";
 import type { Db } from "./database.ts";
 
 /**
@@ -20,7 +20,7 @@ export interface Migration {
 
 export type MigrationSet = "public" | "tenant";
 
-const migrationsRoot = fileURLToPath(new URL("../../../migrations/", import.meta.url));
+const migrationsRoot = join(projectRoot, "migrations");
 const fileNamePattern = /^(\d{4})_([a-z0-9_]+)\.sql$/;
 const schemaNamePattern = /^[a-z_][a-z0-9_]{0,62}$/;
 
