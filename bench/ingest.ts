@@ -215,7 +215,7 @@ async function main(): Promise<void> {
 			body: JSON.stringify(json),
 		});
 		if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-		return response.json() as Promise<Record<string, any>>;
+		return response.json() as Promise<Record<string, string>>;
 	};
 	await call("/api/v1/admin/tenants", { slug: "bench" });
 	const { key } = await call("/api/v1/admin/tenants/bench/api-keys", { role: "engineer", description: "bench" });

@@ -216,7 +216,7 @@ export async function upsertFiring(
 				.expression((eb) =>
 					eb
 						.selectFrom("up")
-						.select((s) => [
+						.select([
 							"up.id",
 							sql<Date>`${at}::timestamptz`.as("at"),
 							sql<AlertEventType>`'created'`.as("type"),
