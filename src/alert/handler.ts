@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { EventBus } from "../platform/bus/index.ts";
-import { tenantPrincipal } from "../tenant/index.ts";
+import { actorOf, tenantPrincipal } from "../tenant/index.ts";
+import type { SeverityRule } from "./rules.ts";
+import type { SeverityRuleApi } from "./rules-service.ts";
 import { type AlertApi, alertTopic } from "./service.ts";
 import type { Alert, AlertEvent } from "./store.ts";
 import { alertSources, alertStatuses, severities } from "./types.ts";
@@ -250,6 +252,139 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app
 				request.body?.notes,
 			);
 			return { alert: toAlertDto(alert) };
+		},
+	);
+};
+
+const matcherDto = z
+	.object({
+		label: z
+			.string()
+			.min(1)
+			.max(256)
+			.regex(/^[^\u0000]*$/, "must not contain NUL bytes"),
+		op: z.enum(["=", "!=", "=~", "!~"]),
+		value: z
+			.string()
+			.max(1024)
+			.regex(/^[^\u0000]*$/, "must not contain NUL bytes"),
+	})
+	.strict()
+	.meta({ id: "LabelMatcher", description: "Alertmanager-style matcher; regexes match the whole value" });
+
+const ruleInput = z
+	.object({
+		name: z.string().min(1).max(200),
+		position: z.number().int().min(0).max(1_000_000).meta({ description: "Lower positions are tried first" }),
+		matchers: z.array(matcherDto).min(1).max(50),
+		severity: z.enum(severities),
+		enabled: z.boolean().default(true),
+	})
+	.strict();
+
+const ruleDto = z
+	.object({
+		id: z.uuid(),
+		name: z.string(),
+		position: z.number().int(),
+		matchers: z.array(matcherDto),
+		severity: z.enum(severities),
+		enabled: z.boolean(),
+		version: z.number().int(),
+		createdAt: dateTime,
+		updatedAt: dateTime,
+	})
+	.meta({ id: "AlertRule" });
+
+const toRuleDto = (rule: SeverityRule) => ({
+	...rule,
+	createdAt: rule.createdAt.toISOString(),
+	updatedAt: rule.updatedAt.toISOString(),
+});
+
+/** Tenant severity rules: applied to alerts that state no severity of their own. */
+export const alertRuleRoutes: FastifyPluginAsyncZod<{ rules: SeverityRuleApi }> = async (app, { rules }) => {
+	const tags = ["alert rules"];
+	const params = z.object({ id: z.uuid() });
+
+	app.get(
+		"/api/v1/alert-rules",
+		{
+			config: { auth: { permission: "alert_rules.read" } },
+			schema: {
+				tags,
+				summary: "List severity rules in the order they are tried",
+				response: { 200: z.object({ rules: z.array(ruleDto) }) },
+			},
+		},
+		async (request) => ({ rules: (await rules.list(tenantPrincipal(request).tenant)).map(toRuleDto) }),
+	);
+
+	app.post(
+		"/api/v1/alert-rules",
+		{
+			config: { auth: { permission: "alert_rules.manage" } },
+			schema: {
+				tags,
+				summary: "Create a severity rule",
+				body: ruleInput,
+				response: { 201: z.object({ rule: ruleDto }) },
+			},
+		},
+		async (request, reply) => {
+			const rule = await rules.create(tenantPrincipal(request).tenant, request.body, actorOf(request));
+			return reply.status(201).send({ rule: toRuleDto(rule) });
+		},
+	);
+
+	app.get(
+		"/api/v1/alert-rules/:id",
+		{
+			config: { auth: { permission: "alert_rules.read" } },
+			schema: { tags, summary: "Get a severity rule", params, response: { 200: z.object({ rule: ruleDto }) } },
+		},
+		async (request) => ({ rule: toRuleDto(await rules.get(tenantPrincipal(request).tenant, request.params.id)) }),
+	);
+
+	app.put(
+		"/api/v1/alert-rules/:id",
+		{
+			config: { auth: { permission: "alert_rules.manage" } },
+			schema: {
+				tags,
+				summary: "Replace a severity rule; send the version you read (a stale one gets 409)",
+				params,
+				body: ruleInput.extend({ version: z.number().int().min(1) }).strict(),
+				response: { 200: z.object({ rule: ruleDto }) },
+			},
+		},
+		async (request) => {
+			const { version, ...input } = request.body;
+			const rule = await rules.update(
+				tenantPrincipal(request).tenant,
+				request.params.id,
+				version,
+				input,
+				actorOf(request),
+			);
+			return { rule: toRuleDto(rule) };
+		},
+	);
+
+	app.delete(
+		"/api/v1/alert-rules/:id",
+		{
+			config: { auth: { permission: "alert_rules.manage" } },
+			schema: {
+				tags,
+				summary: "Delete a severity rule",
+				params,
+				response: { 204: z.null().meta({ description: "Deleted" }) },
+			},
+		},
+		async (request, reply) => {
+			await rules.remove(tenantPrincipal(request).tenant, request.params.id, actorOf(request));
+			return reply.status(204).send(null);
 		},
 	);
 };

@@ -1,8 +1,10 @@
 /** The alert domain: ingestion pipeline, dedup, lifecycle. Other code imports only this. */
 
 export { createDedupWindow, type DedupWindow } from "./dedup.ts";
-export { type AlertRoutesOptions, alertRoutes } from "./handler.ts";
+export { type AlertRoutesOptions, alertRoutes, alertRuleRoutes } from "./handler.ts";
 export { type AlertMetrics, createAlertMetrics } from "./metrics.ts";
+export type { LabelMatcher, SeverityRule } from "./rules.ts";
+export { createSeverityRuleService, type SeverityRuleApi } from "./rules-service.ts";
 export {
 	type AlertApi,
 	type AlertServiceDeps,

@@ -8,6 +8,8 @@ import type { DedupWindow } from "./dedup.ts";
 import { fingerprintOfLabels } from "./fingerprint.ts";
 import { transition } from "./lifecycle.ts";
 import type { AlertMetrics } from "./metrics.ts";
+import { severityFromRules } from "./rules.ts";
+import type { SeverityRuleApi } from "./rules-service.ts";
 import { DEFAULT_SEVERITY, pagingSeverities, severityFromLabels } from "./severity.ts";
 import type { Alert, AlertEvent, AlertFilter, FiringRow } from "./store.ts";
 import * as store from "./store.ts";
@@ -62,6 +64,7 @@ export interface AlertServiceDeps {
 	dedup: DedupWindow;
 	escalation: EscalationStarter;
 	knowledgeBase?: KnowledgeBaseSearcher;
+	rules: Pick<SeverityRuleApi, "current">;
 	metrics: AlertMetrics;
 	onError: (error: unknown, context: string) => void;
 }
@@ -115,12 +118,15 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		return batcher;
 	};
 
-	function prepare(incoming: IncomingAlert): Prepared {
-		return {
-			incoming,
-			fingerprint: incoming.fingerprint ?? fingerprintOfLabels(incoming.labels),
-			severity: incoming.severity ?? severityFromLabels(incoming.labels) ?? DEFAULT_SEVERITY,
-		};
+	/** Severity: the sender's, else its labels', else the tenant's first matching rule, else the default. */
+	async function prepare(tenant: TenantRef, incoming: IncomingAlert[]): Promise<Prepared[]> {
+		const stated = incoming.map((alert) => alert.severity ?? severityFromLabels(alert.labels));
+		const rules = stated.includes(undefined) ? await deps.rules.current(tenant) : [];
+		return incoming.map((alert, i) => ({
+			incoming: alert,
+			fingerprint: alert.fingerprint ?? fingerprintOfLabels(alert.labels),
+			severity: stated[i] ?? severityFromRules(rules, alert.labels) ?? DEFAULT_SEVERITY,
+		}));
 	}
 
 	async function enrich(tenant: TenantRef, alert: Prepared): Promise<string | null> {
@@ -185,7 +191,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 
 	async function ingest(tenant: TenantRef, incoming: IncomingAlert[], actor: string): Promise<IngestResult> {
 		const started = performance.now();
-		const prepared = incoming.map(prepare);
+		const prepared = await prepare(tenant, incoming);
 		const firing = prepared.filter((p) => p.incoming.status === "firing");
 		const resolving = prepared.filter((p) => p.incoming.status === "resolved");
 		const acknowledging = prepared.filter((p) => p.incoming.status === "acknowledged");

@@ -4,8 +4,10 @@ import {
 	createAlertMetrics,
 	createAlertService,
 	createDedupWindow,
+	createSeverityRuleService,
 	type EscalationStarter,
 	type KnowledgeBaseSearcher,
+	type SeverityRuleApi,
 } from "../alert/index.ts";
 import { createMemoryBus, createRedisBus, type EventBus } from "../platform/bus/index.ts";
 import { type Cache, createMemoryCache, createRedisCache } from "../platform/cache/index.ts";
@@ -31,6 +33,7 @@ export interface Container {
 	rateLimiter: RateLimiter;
 	tenants: TenantApi;
 	alerts: AlertApi;
+	alertRules: SeverityRuleApi;
 	readiness: ReadinessCheck[];
 	close(): Promise<void>;
 }
@@ -117,7 +120,9 @@ export async function createContainer({
 	});
 
 	const metrics = createMetrics();
+	const alertRules = createSeverityRuleService({ db: database.db, clock });
 	const alerts = createAlertService({
+		rules: alertRules,
 		db: database.db,
 		clock,
 		bus,
@@ -140,6 +145,7 @@ export async function createContainer({
 		rateLimiter,
 		tenants,
 		alerts,
+		alertRules,
 		readiness,
 		async close() {
 			await alerts.close();

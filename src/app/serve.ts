@@ -84,6 +84,7 @@ export async function startServer(
 					: {
 							tenants: container.tenants,
 							alerts: container.alerts,
+							alertRules: container.alertRules,
 							bus: container.bus,
 							maxAlertsPerRequest: config.maxAlertsPerRequest,
 						},

@@ -1,6 +1,6 @@
 /** The tenant domain: tenants, API keys, roles and permissions, audit. Other code imports only this. */
 
-export type { AuditRecord } from "./audit.ts";
+export { type AuditEntry, type AuditRecord, writeAudit } from "./audit.ts";
 export { actorOf, type TenantRoutesOptions, tenantPrincipal, tenantRoutes } from "./handler.ts";
 export { type Permission, permissions, permissionTable, type Role, roleHasPermission, roles } from "./permissions.ts";
 export { createTenantService, schemaForSlug, type TenantApi, type TenantServiceDeps } from "./service.ts";

@@ -20,6 +20,10 @@ export const permissionTable = {
 	"alerts.read": everyone,
 	/** Acknowledge and resolve alerts. */
 	"alerts.respond": ["admin", "manager", "engineer"],
+	/** Read the tenant's severity rules. */
+	"alert_rules.read": everyone,
+	/** Create, change and delete the tenant's severity rules. */
+	"alert_rules.manage": ["admin", "manager"],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof permissionTable;

@@ -9,7 +9,7 @@ import {
 	validatorCompiler,
 	type ZodTypeProvider,
 } from "fastify-type-provider-zod";
-import { type AlertApi, alertRoutes } from "../../alert/index.ts";
+import { type AlertApi, alertRoutes, alertRuleRoutes, type SeverityRuleApi } from "../../alert/index.ts";
 import { webhookRoutes } from "../../integration/index.ts";
 import type { EventBus } from "../../platform/bus/index.ts";
 import type { Logger } from "../../platform/log.ts";
@@ -25,7 +25,13 @@ export interface HttpServerDeps {
 	bodyLimitBytes: number;
 	readiness: ReadinessCheck[];
 	/** Absent in worker mode, which serves only health and metrics. */
-	api?: { tenants: TenantApi; alerts: AlertApi; bus: EventBus; maxAlertsPerRequest: number };
+	api?: {
+		tenants: TenantApi;
+		alerts: AlertApi;
+		alertRules: SeverityRuleApi;
+		bus: EventBus;
+		maxAlertsPerRequest: number;
+	};
 	version: string;
 }
 
@@ -101,6 +107,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 	if (deps.api) {
 		await app.register(tenantRoutes, { tenants: deps.api.tenants });
 		await app.register(alertRoutes, { alerts: deps.api.alerts, bus: deps.api.bus });
+		await app.register(alertRuleRoutes, { rules: deps.api.alertRules });
 		await app.register(webhookRoutes, {
 			alerts: deps.api.alerts,
 			maxAlertsPerRequest: deps.api.maxAlertsPerRequest,
