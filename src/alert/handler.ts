@@ -6,7 +6,7 @@ import type { SeverityRule } from "./rules.ts";
 import type { SeverityRuleApi } from "./rules-service.ts";
 import { type AlertApi, alertTopic } from "./service.ts";
 import type { Alert, AlertEvent } from "./store.ts";
-import { alertSources, alertStatuses, severities } from "./types.ts";
+import { alertSources, alertStatuses, labelText, severities } from "./types.ts";
 
 export interface AlertRoutesOptions {
 	alerts: AlertApi;
@@ -258,16 +258,9 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app
 
 const matcherDto = z
 	.object({
-		label: z
-			.string()
-			.min(1)
-			.max(256)
-			.regex(/^[^\u0000]*$/, "must not contain NUL bytes"),
+		label: labelText.pipe(z.string().min(1)),
 		op: z.enum(["=", "!=", "=~", "!~"]),
-		value: z
-			.string()
-			.max(1024)
-			.regex(/^[^\u0000]*$/, "must not contain NUL bytes"),
+		value: labelText,
 	})
 	.strict()
 	.meta({ id: "LabelMatcher", description: "Alertmanager-style matcher; regexes match the whole value" });

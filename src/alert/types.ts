@@ -12,7 +12,8 @@ export type AlertSource = (typeof alertSources)[number];
 /** The longest label or annotation key or value accepted (8 KiB). */
 export const MAX_LABEL_BYTES = 8 * 1024;
 
-const labelText = z
+/** A label or annotation key or value: no NUL bytes, at most 8 KiB. */
+export const labelText = z
 	.string()
 	.refine((text) => !text.includes("\u0000"), { message: "must not contain NUL bytes" })
 	.refine((text) => Buffer.byteLength(text) <= MAX_LABEL_BYTES, {
