@@ -2,9 +2,9 @@ import { createHash, randomUUID } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import type { AlertApi, IncomingAlert } from "../alert/index.ts";
+import { type AlertApi, alertSources, type IncomingAlert } from "../alert/index.ts";
 import { AppError } from "../platform/errors.ts";
-import { tenantPrincipal } from "../tenant/index.ts";
+import { actorOf, type TenantApi, tenantPrincipal } from "../tenant/index.ts";
 import { alertmanagerPayload, fromAlertmanager } from "./alertmanager.ts";
 import { fromGeneric, genericPayload } from "./generic.ts";
 import { fromKeep, keepPayload } from "./keep.ts";
@@ -13,6 +13,7 @@ import { fromPagerDuty, pagerDutyErrorBody, pagerDutyEvent, pagerDutyResponse } 
 
 export interface WebhookRoutesOptions {
 	alerts: Pick<AlertApi, "ingest">;
+	tenants: Pick<TenantApi, "createApiKey">;
 	/** Most alerts one request may carry (OPSWATCH_MAX_ALERTS_PER_REQUEST). */
 	maxAlertsPerRequest: number;
 }
@@ -31,7 +32,14 @@ export const ingestResponse = z
 
 export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async (app, options) => {
 	const tags = ["webhooks"];
-	const config = { auth: { permission: "alerts.ingest" as const } };
+	// The key may also travel in the path, for senders that can set no header (an integration key).
+	const config = { auth: { permission: "alerts.ingest" as const, credentialInPath: "token" } };
+	const params = z.object({
+		token: z.string().optional().meta({ description: "An integration key, for senders that can set no header" }),
+	});
+
+	/** Each receiver answers with the key in a header, and with an integration key in the path. */
+	const webhookUrls = (name: string) => [`/api/v1/webhooks/${name}`, `/api/v1/webhooks/${name}/:token`];
 
 	const checkCount = (count: number, path: string) => {
 		if (count > options.maxAlertsPerRequest) {
@@ -40,105 +48,157 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 		}
 	};
 
-	app.post(
-		"/api/v1/webhooks/alertmanager",
-		{
-			config,
-			schema: {
-				tags,
-				summary: "Alertmanager webhook receiver (format version 4)",
-				description:
-					"Point an Alertmanager `webhook_configs` entry here with `http_config.authorization.credentials` " +
-					"set to an OpsWatch API key. Each alert of a group becomes its own OpsWatch alert.",
-				body: alertmanagerPayload,
-				response: { 200: ingestResponse },
+	for (const url of webhookUrls("alertmanager"))
+		app.post(
+			url,
+			{
+				config,
+				schema: {
+					tags,
+					summary: "Alertmanager webhook receiver (format version 4)",
+					description:
+						"Point an Alertmanager `webhook_configs` entry here with `http_config.authorization.credentials` " +
+						"set to an OpsWatch API key. Each alert of a group becomes its own OpsWatch alert.",
+					params,
+					body: alertmanagerPayload,
+					response: { 200: ingestResponse },
+				},
 			},
-		},
-		async (request) => {
-			checkCount(request.body.alerts.length, "body.alerts");
-			return ingest(request, fromAlertmanager(request.body), "alertmanager");
-		},
-	);
+			async (request) => {
+				checkCount(request.body.alerts.length, "body.alerts");
+				return ingest(request, fromAlertmanager(request.body), "alertmanager");
+			},
+		);
 
 	const oneOrMany = async (request: FastifyRequest) => {
 		request.body = asArray(request.body);
 	};
 
-	app.post(
-		"/api/v1/webhooks/generic",
-		{
-			config,
-			preValidation: oneOrMany,
-			schema: {
-				tags,
-				summary: "Generic JSON webhook: one alert or an array of alerts",
-				description:
-					"OpsWatch's own format for any sender. Without `fingerprint`, an alert is identified by a hash of " +
-					"its sorted labels. The body may be a single alert object or an array of them.",
-				body: genericPayload,
-				response: { 200: ingestResponse },
-			},
-		},
-		async (request) => {
-			checkCount(request.body.length, "body");
-			return ingest(request, fromGeneric(request.body), "generic");
-		},
-	);
-
-	app.post(
-		"/api/v1/webhooks/keep",
-		{
-			config,
-			preValidation: oneOrMany,
-			schema: {
-				tags,
-				summary: "Keep webhook receiver (AlertDto, one or an array)",
-				body: keepPayload,
-				response: { 200: ingestResponse },
-			},
-		},
-		async (request) => {
-			checkCount(request.body.length, "body");
-			return ingest(request, fromKeep(request.body), "keep");
-		},
-	);
-
-	app.post(
-		"/api/v1/webhooks/pagerduty",
-		{
-			config: { auth: { permission: "alerts.ingest", credentialInBody: "routing_key" } },
-			schema: {
-				tags,
-				summary: "PagerDuty Events API v2 compatible endpoint",
-				description:
-					"Send what you sent to `https://events.pagerduty.com/v2/enqueue`, with an OpsWatch API key as " +
-					"`routing_key` (or in a header). Answers as PagerDuty does: 202 with the dedup_key.",
-				body: pagerDutyEvent,
-				response: {
-					202: z.object({ status: z.literal("success"), message: z.string(), dedup_key: z.string() }),
+	for (const url of webhookUrls("generic"))
+		app.post(
+			url,
+			{
+				config,
+				preValidation: oneOrMany,
+				schema: {
+					tags,
+					summary: "Generic JSON webhook: one alert or an array of alerts",
+					description:
+						"OpsWatch's own format for any sender. Without `fingerprint`, an alert is identified by a hash of " +
+						"its sorted labels. The body may be a single alert object or an array of them.",
+					params,
+					body: genericPayload,
+					response: { 200: ingestResponse },
 				},
 			},
-			// PagerDuty senders read `status`/`errors`; OpsWatch clients read `error`: a 400 carries both.
-			onSend: async (_request, reply, payload) => {
-				if (reply.statusCode !== 400 || typeof payload !== "string") return payload;
-				const body = JSON.parse(payload) as {
-					error: { message: string; fields?: { path: string; message: string }[] };
-				};
-				const errors = body.error.fields?.map((f) => `${f.path}: ${f.message}`) ?? [body.error.message];
-				return JSON.stringify({ ...pagerDutyErrorBody(errors), ...body });
+			async (request) => {
+				checkCount(request.body.length, "body");
+				return ingest(request, fromGeneric(request.body), "generic");
 			},
-		},
-		async (request, reply) => {
-			// The dedup key is scoped to the routing key it came with; a hash, so the key never lands in the database.
-			const scope = createHash("sha256").update(request.body.routing_key).digest("hex").slice(0, 16);
-			const { alert, dedupKey } = fromPagerDuty(request.body, { scope, generateDedupKey: randomUUID });
-			await ingest(request, [alert], "pagerduty");
-			return reply.status(202).send(pagerDutyResponse(dedupKey));
-		},
-	);
+		);
+
+	for (const url of webhookUrls("keep"))
+		app.post(
+			url,
+			{
+				config,
+				preValidation: oneOrMany,
+				schema: {
+					tags,
+					summary: "Keep webhook receiver (AlertDto, one or an array)",
+					params,
+					body: keepPayload,
+					response: { 200: ingestResponse },
+				},
+			},
+			async (request) => {
+				checkCount(request.body.length, "body");
+				return ingest(request, fromKeep(request.body), "keep");
+			},
+		);
+
+	for (const url of webhookUrls("pagerduty"))
+		app.post(
+			url,
+			{
+				config: { auth: { ...config.auth, credentialInBody: "routing_key" } },
+				schema: {
+					tags,
+					summary: "PagerDuty Events API v2 compatible endpoint",
+					description:
+						"Send what you sent to `https://events.pagerduty.com/v2/enqueue`, with an OpsWatch API key as " +
+						"`routing_key` (or in a header). Answers as PagerDuty does: 202 with the dedup_key.",
+					params,
+					body: pagerDutyEvent,
+					response: {
+						202: z.object({ status: z.literal("success"), message: z.string(), dedup_key: z.string() }),
+					},
+				},
+				// PagerDuty senders read `status`/`errors`; OpsWatch clients read `error`: a 400 carries both.
+				onSend: async (_request, reply, payload) => {
+					if (reply.statusCode !== 400 || typeof payload !== "string") return payload;
+					const body = JSON.parse(payload) as {
+						error: { message: string; fields?: { path: string; message: string }[] };
+					};
+					const errors = body.error.fields?.map((f) => `${f.path}: ${f.message}`) ?? [body.error.message];
+					return JSON.stringify({ ...pagerDutyErrorBody(errors), ...body });
+				},
+			},
+			async (request, reply) => {
+				// The dedup key is scoped to the routing key it came with; a hash, so the key never lands in the database.
+				const scope = createHash("sha256").update(request.body.routing_key).digest("hex").slice(0, 16);
+				const { alert, dedupKey } = fromPagerDuty(request.body, { scope, generateDedupKey: randomUUID });
+				await ingest(request, [alert], "pagerduty");
+				return reply.status(202).send(pagerDutyResponse(dedupKey));
+			},
+		);
 
 	function ingest(request: FastifyRequest, alerts: IncomingAlert[], sender: string) {
 		const principal = tenantPrincipal(request);
+		if (principal.integration && principal.integration !== sender) {
+			throw new AppError(
+				"forbidden",
+				"webhook.wrong_integration",
+				`This key is for the ${principal.integration} webhook, not ${sender}`,
+			);
+		}
 		return options.alerts.ingest(principal.tenant, alerts, `${sender}:${principal.id}`);
 	}
+
+	app.post(
+		"/api/v1/integrations",
+		{
+			config: { auth: { permission: "apikeys.manage" } },
+			schema: {
+				tags,
+				summary: "Create an integration key: a URL that one sender can post its alerts to",
+				description:
+					"For senders that can set no header. The key in the URL only sends alerts to that webhook; " +
+					"it is shown once, listed under /api/v1/api-keys and revoked there.",
+				body: z.object({ source: z.enum(alertSources), description: z.string().max(200).optional() }).strict(),
+				response: {
+					201: z.object({
+						url: z.string().meta({ description: "Path to configure in the sender (contains the key)" }),
+						key: z.string(),
+						apiKeyId: z.uuid(),
+					}),
+				},
+			},
+		},
+		async (request, reply) => {
+			const principal = tenantPrincipal(request);
+			const { key, apiKey } = await options.tenants.createApiKey(
+				{
+					tenantSlug: principal.tenant.slug,
+					role: "engineer",
+					integration: request.body.source,
+					description: request.body.description ?? `${request.body.source} integration`,
+				},
+				actorOf(request),
+			);
+			return reply
+				.status(201)
+				.send({ url: `/api/v1/webhooks/${request.body.source}/${key}`, key, apiKeyId: apiKey.id });
+		},
+	);
 };

@@ -20,6 +20,21 @@ const redactPaths = [
 	"*.redisUrl",
 ];
 
+/**
+ * OpsWatch credentials have recognisable prefixes (`ow_`, `owadm_`), so a key that travels in a URL
+ * (integration keys) can be masked wherever the URL is logged or echoed.
+ */
+export const redactCredentials = (text: string): string =>
+	text.replace(/\b(ow(?:adm)?_)[A-Za-z0-9_-]{16,}/g, "$1[redacted]");
+
+interface LoggedRequest {
+	method: string;
+	url: string;
+	host?: string;
+	ip?: string;
+	socket?: { remotePort?: number };
+}
+
 /** JSON logs on stdout; every line carries `service` and, inside requests, `request_id`. */
 export function createLogger(level: LevelWithSilent, destination?: pino.DestinationStream): Logger {
 	return pino(
@@ -29,6 +44,16 @@ export function createLogger(level: LevelWithSilent, destination?: pino.Destinat
 			timestamp: pino.stdTimeFunctions.isoTime,
 			redact: { paths: redactPaths, censor: "[redacted]" },
 			formatters: { level: (label) => ({ level: label }) },
+			serializers: {
+				// Fastify's request serializer, with credentials in the URL masked.
+				req: (req: LoggedRequest) => ({
+					method: req.method,
+					url: redactCredentials(req.url),
+					host: req.host,
+					remoteAddress: req.ip,
+					remotePort: req.socket?.remotePort,
+				}),
+			},
 		},
 		destination,
 	);

@@ -25,7 +25,7 @@ export interface TenantApi {
 	migrateTenantSchemas(): Promise<{ slug: string; applied: string[] }[]>;
 	/** Creates a key and returns it in clear text: the only time it is ever visible. */
 	createApiKey(
-		input: { tenantSlug: string; role: Role; description?: string },
+		input: { tenantSlug: string; role: Role; description?: string; integration?: string },
 		actor: Actor,
 	): Promise<{ key: string; apiKey: ApiKey }>;
 	listApiKeys(tenantSlug: string): Promise<ApiKey[]>;
@@ -136,6 +136,7 @@ export function createTenantService({ db, clock, bus, adminToken, onBackgroundEr
 					key_hash: hashCredential(key),
 					key_prefix: displayPrefix(key),
 					role: input.role,
+					integration: input.integration ?? null,
 					description: input.description ?? "",
 					created_by: createdBy,
 					last_used_at: null,
@@ -145,7 +146,12 @@ export function createTenantService({ db, clock, bus, adminToken, onBackgroundEr
 					action: "apikey.create",
 					targetType: "api_key",
 					targetId: created.id,
-					after: { role: created.role, prefix: created.prefix, description: created.description },
+					after: {
+						role: created.role,
+						prefix: created.prefix,
+						description: created.description,
+						integration: created.integration,
+					},
 				});
 				return created;
 			});
@@ -202,6 +208,7 @@ export function createTenantService({ db, clock, bus, adminToken, onBackgroundEr
 						type: "api_key" as const,
 						id: key.id,
 						role: key.role,
+						integration: key.integration,
 						tenant: { id: tenant.id, slug: tenant.slug, schema: tenant.schema },
 					};
 					keyCache.set(hash, principal);

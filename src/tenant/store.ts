@@ -19,6 +19,7 @@ type PublicTables = {
 		key_hash: string;
 		key_prefix: string;
 		role: Role;
+		integration: string | null;
 		description: string;
 		created_by: string;
 		created_at: Generated<Date>;
@@ -48,6 +49,7 @@ const apiKeyFromRow = (row: Selectable<PublicTables["api_keys"]>): ApiKey => ({
 	tenantId: row.tenant_id,
 	prefix: row.key_prefix,
 	role: row.role,
+	integration: row.integration,
 	description: row.description,
 	createdBy: row.created_by,
 	createdAt: row.created_at,
@@ -60,6 +62,7 @@ const apiKeyColumns = [
 	"tenant_id",
 	"key_prefix",
 	"role",
+	"integration",
 	"description",
 	"created_by",
 	"created_at",
@@ -153,6 +156,7 @@ export async function findApiKeyByHash(db: Db, keyHash: string): Promise<{ key: 
 			"k.tenant_id",
 			"k.key_prefix",
 			"k.role",
+			"k.integration",
 			"k.description",
 			"k.created_by",
 			"k.created_at",

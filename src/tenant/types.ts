@@ -29,6 +29,8 @@ export interface ApiKey {
 	/** The first characters of the key, enough to recognise it in a list. */
 	prefix: string;
 	role: Role;
+	/** When set, the key only sends alerts to this integration's webhook (a URL-borne credential). */
+	integration: string | null;
 	description: string;
 	createdBy: string;
 	createdAt: Date;
@@ -39,13 +41,22 @@ export interface ApiKey {
 /** Who is calling. */
 export type Principal =
 	| { type: "platform_admin"; id: string }
-	| { type: "api_key"; id: string; tenant: TenantRef; role: Role };
+	| { type: "api_key"; id: string; tenant: TenantRef; role: Role; integration: string | null };
 
 /**
  * What a route requires; every route declares one. `credentialInBody` names a body field that may
  * carry the API key when no header does (PagerDuty senders put theirs in `routing_key`).
  */
-export type RouteAuth = "public" | "platform_admin" | { permission: Permission; credentialInBody?: string };
+export type RouteAuth =
+	| "public"
+	| "platform_admin"
+	| {
+			permission: Permission;
+			/** A body field that may carry the key when no header does (PagerDuty's `routing_key`). */
+			credentialInBody?: string;
+			/** A path parameter that may carry the key (senders that can set no header). */
+			credentialInPath?: string;
+	  };
 
 /** Who did it, for the audit log. */
 export interface Actor {

@@ -41,6 +41,8 @@ export interface TestApp {
 	running: Running;
 	database: TestDatabase;
 	adminToken: string;
+	/** Log lines, when started with captureLogs. */
+	logs: string[];
 	// biome-ignore lint/suspicious/noExplicitAny: as above
 	request<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
 	/** A new tenant (unique slug) with an admin key, created through the admin API. */
@@ -58,6 +60,8 @@ export async function startTestApp(
 		mode?: Mode;
 		escalation?: EscalationStarter;
 		knowledgeBase?: KnowledgeBaseSearcher;
+		/** Keep every log line (info and up) in `logs`, to check what a person would read. */
+		captureLogs?: boolean;
 	} = {},
 ): Promise<TestApp> {
 	const adminToken = `test-admin-${randomBytes(24).toString("hex")}`;
@@ -72,9 +76,12 @@ export async function startTestApp(
 		},
 	});
 	const database = await createTestDatabase();
+	const logs: string[] = [];
 	const running = await startServer(config, options.mode ?? "all", "test", {
 		database,
-		logger: createLogger(config.logLevel),
+		logger: options.captureLogs
+			? createLogger("info", { write: (line: string) => void logs.push(line) })
+			: createLogger(config.logLevel),
 		firstStart: false,
 		escalation: options.escalation,
 		knowledgeBase: options.knowledgeBase,
@@ -131,6 +138,7 @@ export async function startTestApp(
 		running,
 		database,
 		adminToken,
+		logs,
 		request,
 		newTenant,
 		close: () => running.stop(),

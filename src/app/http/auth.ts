@@ -84,6 +84,12 @@ export function registerAuth(app: FastifyInstance, tenants: Pick<TenantApi, "aut
 				"auth.tenant_credential_required",
 				"The platform-admin token does not act inside a tenant: use an API key of the tenant",
 			);
+		} else if (principal.integration && auth.permission !== "alerts.ingest") {
+			throw new AppError(
+				"forbidden",
+				"auth.integration_key",
+				`This key only sends alerts to the ${principal.integration} webhook`,
+			);
 		} else if (!roleHasPermission(principal.role, auth.permission)) {
 			throw new AppError(
 				"forbidden",
@@ -104,7 +110,11 @@ export function registerAuth(app: FastifyInstance, tenants: Pick<TenantApi, "aut
 	app.addHook("onRequest", async (request) => {
 		const auth = request.routeOptions.config.auth;
 		if (auth === undefined || auth === "public") return; // undefined: no route matched (404)
-		const credential = credentialFrom(request);
+		const inPath =
+			typeof auth === "object" && auth.credentialInPath
+				? (request.params as Record<string, string | undefined>)[auth.credentialInPath]
+				: undefined;
+		const credential = credentialFrom(request) ?? inPath;
 		// A route that takes its key from the body authenticates once the body is parsed (below).
 		if (!credential && typeof auth === "object" && auth.credentialInBody) return;
 		await authorize(request, auth, credential);

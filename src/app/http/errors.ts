@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AppError, type ErrorKind, type FieldError, isDatabaseUnavailable } from "../../platform/errors.ts";
+import { redactCredentials } from "../../platform/log.ts";
 
 export const errorBodySchema = z
 	.object({
@@ -119,7 +120,7 @@ export function registerErrorHandling(app: FastifyInstance, bodyLimit: number): 
 		const body: ErrorBody = {
 			error: {
 				code: "route.not_found",
-				message: `No route ${request.method} ${request.url.split("?")[0]}`,
+				message: `No route ${request.method} ${redactCredentials(request.url.split("?")[0] ?? "")}`,
 				requestId: request.id,
 			},
 		};

@@ -110,6 +110,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 		await app.register(alertRuleRoutes, { rules: deps.api.alertRules });
 		await app.register(webhookRoutes, {
 			alerts: deps.api.alerts,
+			tenants: deps.api.tenants,
 			maxAlertsPerRequest: deps.api.maxAlertsPerRequest,
 		});
 	}
