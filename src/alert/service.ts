@@ -3,6 +3,7 @@ import type { EventBus } from "../platform/bus/index.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { Db } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
+import { inSpan } from "../platform/tracing.ts";
 import type { TenantRef } from "../tenant/index.ts";
 import type { DedupWindow } from "./dedup.ts";
 import { fingerprintOfLabels } from "./fingerprint.ts";
@@ -189,7 +190,54 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		await Promise.all(work);
 	}
 
-	async function ingest(tenant: TenantRef, incoming: IncomingAlert[], actor: string): Promise<IngestResult> {
+	/** Writes a payload's alerts: one statement for firing alerts alone, else one transaction. */
+	async function persist(
+		tenant: TenantRef,
+		rows: FiringRow[],
+		resolving: Prepared[],
+		acknowledging: Prepared[],
+		now: Date,
+		by: string,
+	): Promise<{
+		opened: store.UpsertResult[];
+		resolved: { id: string; fingerprint: string; severity: Severity }[];
+		acknowledged: { id: string; fingerprint: string }[];
+	}> {
+		if (resolving.length === 0 && acknowledging.length === 0) {
+			// The common case, a payload of firing alerts, is one statement: atomic, one round trip.
+			return { opened: await store.upsertFiring(db, tenant.schema, rows, now, by), resolved: [], acknowledged: [] };
+		}
+		return db.transaction().execute(async (trx) => {
+			const opened = await store.upsertFiring(trx, tenant.schema, rows, now, by);
+			const resolved = await store.resolveOpenByFingerprint(
+				trx,
+				tenant.schema,
+				resolving.map((r) => ({ fingerprint: r.fingerprint, endsAt: r.incoming.endsAt ?? null })),
+				now,
+				by,
+			);
+			const acknowledged = await store.acknowledgeOpenByFingerprint(
+				trx,
+				tenant.schema,
+				acknowledging.map((a) => a.fingerprint),
+				now,
+				by,
+			);
+			await store.insertEvents(trx, tenant.schema, [
+				...resolved.map((row) => ({ alertId: row.id, type: "resolved" as const, at: now, actor: by })),
+				...acknowledged.map((row) => ({ alertId: row.id, type: "acknowledged" as const, at: now, actor: by })),
+			]);
+			return { opened, resolved, acknowledged };
+		});
+	}
+
+	/** The pipeline of spec §4.1, traced: alert.ingest → alert.dedup → alert.enrich → alert.persist → alert.notify. */
+	function ingest(tenant: TenantRef, incoming: IncomingAlert[], actor: string): Promise<IngestResult> {
+		const attributes = { tenant: tenant.slug, source: incoming[0]?.source ?? "none", alerts: incoming.length };
+		return inSpan("alert.ingest", attributes, () => runPipeline(tenant, incoming, actor));
+	}
+
+	async function runPipeline(tenant: TenantRef, incoming: IncomingAlert[], actor: string): Promise<IngestResult> {
 		const started = performance.now();
 		const prepared = await prepare(tenant, incoming);
 		const firing = prepared.filter((p) => p.incoming.status === "firing");
@@ -204,15 +252,17 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		}
 
 		// Fast path: repeats inside the window count themselves against the open alert.
-		const hits = await dedup.lookup(tenant.id, [...byFingerprint.keys()]);
 		const outcomes = new Map<string, { alertId: string | null; outcome: IngestOutcome }>();
-		const counted = await Promise.all(
-			[...hits].map(async ([fingerprint, alertId]) => {
-				const entry = byFingerprint.get(fingerprint)!;
-				const ok = await counterFor(tenant.schema).add({ id: alertId, count: entry.count });
-				return { fingerprint, alertId, ok };
-			}),
-		);
+		const counted = await inSpan("alert.dedup", { alerts: byFingerprint.size }, async () => {
+			const hits = await dedup.lookup(tenant.id, [...byFingerprint.keys()]);
+			return Promise.all(
+				[...hits].map(async ([fingerprint, alertId]) => {
+					const entry = byFingerprint.get(fingerprint)!;
+					const ok = await counterFor(tenant.schema).add({ id: alertId, count: entry.count });
+					return { fingerprint, alertId, ok };
+				}),
+			);
+		});
 		for (const { fingerprint, alertId, ok } of counted) {
 			// Not counted: the alert closed since the window was written; take the full path.
 			if (ok) {
@@ -226,7 +276,9 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		let resolved: { id: string; fingerprint: string; severity: Severity }[] = [];
 		let acknowledged: { id: string; fingerprint: string }[] = [];
 		if (misses.length > 0 || resolving.length > 0 || acknowledging.length > 0) {
-			const kbIds = await Promise.all(misses.map((m) => enrich(tenant, m.alert)));
+			const kbIds = await inSpan("alert.enrich", { alerts: misses.length }, () =>
+				Promise.all(misses.map((m) => enrich(tenant, m.alert))),
+			);
 			const rows: FiringRow[] = misses.map(({ alert, count }, i) => ({
 				source: alert.incoming.source,
 				fingerprint: alert.fingerprint,
@@ -243,37 +295,15 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 			}));
 			const now = clock.now();
 			const by = `source:${actor}`;
-			if (resolving.length === 0 && acknowledging.length === 0) {
-				// The common case, a payload of firing alerts, is one statement: atomic, one round trip.
-				opened = await store.upsertFiring(db, tenant.schema, rows, now, by);
-			} else {
-				({ opened, resolved, acknowledged } = await db.transaction().execute(async (trx) => {
-					const opened = await store.upsertFiring(trx, tenant.schema, rows, now, by);
-					const resolved = await store.resolveOpenByFingerprint(
-						trx,
-						tenant.schema,
-						resolving.map((r) => ({ fingerprint: r.fingerprint, endsAt: r.incoming.endsAt ?? null })),
-						now,
-						by,
-					);
-					const acknowledged = await store.acknowledgeOpenByFingerprint(
-						trx,
-						tenant.schema,
-						acknowledging.map((a) => a.fingerprint),
-						now,
-						by,
-					);
-					await store.insertEvents(trx, tenant.schema, [
-						...resolved.map((row) => ({ alertId: row.id, type: "resolved" as const, at: now, actor: by })),
-						...acknowledged.map((row) => ({ alertId: row.id, type: "acknowledged" as const, at: now, actor: by })),
-					]);
-					return { opened, resolved, acknowledged };
-				}));
-			}
+			({ opened, resolved, acknowledged } = await inSpan("alert.persist", { alerts: rows.length }, () =>
+				persist(tenant, rows, resolving, acknowledging, now, by),
+			));
 			for (const row of opened) {
 				outcomes.set(row.fingerprint, { alertId: row.id, outcome: row.inserted ? "created" : "deduplicated" });
 			}
-			await afterCommit(tenant, opened, resolved, acknowledged, new Map(rows.map((r) => [r.fingerprint, r.title])));
+			await inSpan("alert.notify", {}, () =>
+				afterCommit(tenant, opened, resolved, acknowledged, new Map(rows.map((r) => [r.fingerprint, r.title]))),
+			);
 		}
 
 		const closedBy = new Map(resolved.map((r) => [r.fingerprint, r.id]));

@@ -85,6 +85,11 @@ export const settings = {
 		schema: positiveInt(1, 100_000).default(1000),
 		help: "Most alerts one webhook request may carry; more get 400.",
 	},
+	otlp_endpoint: {
+		env: "OPSWATCH_OTLP_ENDPOINT",
+		schema: urlWithScheme(["http:", "https:"], "OTLP/HTTP").optional(),
+		help: "OpenTelemetry collector (OTLP/HTTP), e.g. http://collector:4318. Unset: no tracing.",
+	},
 	shutdown_timeout_ms: {
 		env: "OPSWATCH_SHUTDOWN_TIMEOUT_MS",
 		schema: positiveInt(100, 600_000).default(10_000),
@@ -118,6 +123,7 @@ export interface Config {
 	readonly adminToken: string | undefined;
 	readonly dedupWindowMs: number;
 	readonly maxAlertsPerRequest: number;
+	readonly otlpEndpoint: string | undefined;
 	readonly shutdownTimeoutMs: number;
 }
 
@@ -195,6 +201,7 @@ export function loadConfig(sources: ConfigSources): Config {
 		adminToken: c.admin_token,
 		dedupWindowMs: c.dedup_window_ms,
 		maxAlertsPerRequest: c.max_alerts_per_request,
+		otlpEndpoint: c.otlp_endpoint,
 		shutdownTimeoutMs: c.shutdown_timeout_ms,
 	});
 }
@@ -238,6 +245,7 @@ export function redactedConfig(config: Config): Record<string, unknown> {
 		admin_token: config.adminToken ? "<redacted>" : null,
 		dedup_window_ms: config.dedupWindowMs,
 		max_alerts_per_request: config.maxAlertsPerRequest,
+		otlp_endpoint: config.otlpEndpoint ?? null,
 		shutdown_timeout_ms: config.shutdownTimeoutMs,
 	};
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { EscalationStarter, KnowledgeBaseSearcher } from "../alert/index.ts";
 import type { Database } from "../platform/db/index.ts";
 import { createLogger, type Logger } from "../platform/log.ts";
+import { startTracing } from "../platform/tracing.ts";
 import { bootstrapFirstStart, formatFirstStartBanner } from "./bootstrap.ts";
 import { type Config, ConfigError } from "./config.ts";
 import { type Container, createContainer, migrateAll } from "./container.ts";
@@ -56,6 +57,7 @@ export async function startServer(
 ): Promise<Running> {
 	assertModeSupported(mode, config);
 	const logger = options.logger ?? createLogger(config.logLevel);
+	const tracing = config.otlpEndpoint ? await startTracing(config.otlpEndpoint, version) : undefined;
 	const container = await createContainer({
 		config,
 		logger,
@@ -106,6 +108,7 @@ export async function startServer(
 		await app?.close().catch(() => {});
 		await worker?.stop().catch(() => {});
 		await container.close().catch(() => {});
+		await tracing?.shutdown().catch(() => {});
 		throw error;
 	}
 
@@ -120,6 +123,7 @@ export async function startServer(
 				await started.close();
 				await worker?.stop();
 				await container.close();
+				await tracing?.shutdown();
 			})();
 			return stopping;
 		},

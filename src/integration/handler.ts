@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { type AlertApi, alertSources, type IncomingAlert } from "../alert/index.ts";
 import { AppError } from "../platform/errors.ts";
+import { inSpan } from "../platform/tracing.ts";
 import { actorOf, type TenantApi, tenantPrincipal } from "../tenant/index.ts";
 import { alertmanagerPayload, fromAlertmanager } from "./alertmanager.ts";
 import { fromGeneric, genericPayload } from "./generic.ts";
@@ -66,7 +67,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 			},
 			async (request) => {
 				checkCount(request.body.alerts.length, "body.alerts");
-				return ingest(request, fromAlertmanager(request.body), "alertmanager");
+				return ingest(request, () => fromAlertmanager(request.body), "alertmanager");
 			},
 		);
 
@@ -93,7 +94,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 			},
 			async (request) => {
 				checkCount(request.body.length, "body");
-				return ingest(request, fromGeneric(request.body), "generic");
+				return ingest(request, () => fromGeneric(request.body), "generic");
 			},
 		);
 
@@ -113,7 +114,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 			},
 			async (request) => {
 				checkCount(request.body.length, "body");
-				return ingest(request, fromKeep(request.body), "keep");
+				return ingest(request, () => fromKeep(request.body), "keep");
 			},
 		);
 
@@ -148,12 +149,13 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 				// The dedup key is scoped to the routing key it came with; a hash, so the key never lands in the database.
 				const scope = createHash("sha256").update(request.body.routing_key).digest("hex").slice(0, 16);
 				const { alert, dedupKey } = fromPagerDuty(request.body, { scope, generateDedupKey: randomUUID });
-				await ingest(request, [alert], "pagerduty");
+				await ingest(request, () => [alert], "pagerduty");
 				return reply.status(202).send(pagerDutyResponse(dedupKey));
 			},
 		);
 
-	function ingest(request: FastifyRequest, alerts: IncomingAlert[], sender: string) {
+	/** Translates the sender's payload (the `webhook.parse` span) and runs it through the pipeline. */
+	function ingest(request: FastifyRequest, parse: () => IncomingAlert[], sender: string) {
 		const principal = tenantPrincipal(request);
 		if (principal.integration && principal.integration !== sender) {
 			throw new AppError(
@@ -162,7 +164,10 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 				`This key is for the ${principal.integration} webhook, not ${sender}`,
 			);
 		}
-		return options.alerts.ingest(principal.tenant, alerts, `${sender}:${principal.id}`);
+		return inSpan(`webhook.${sender}`, { tenant: principal.tenant.slug, request_id: request.id }, async () => {
+			const alerts = await inSpan("webhook.parse", {}, async () => parse());
+			return options.alerts.ingest(principal.tenant, alerts, `${sender}:${principal.id}`);
+		});
 	}
 
 	app.post(

@@ -61,6 +61,7 @@ describe.concurrent("opswatch check-config", () => {
 			admin_token: null,
 			dedup_window_ms: 300000,
 			max_alerts_per_request: 1000,
+			otlp_endpoint: null,
 			shutdown_timeout_ms: 10000,
 		});
 	});

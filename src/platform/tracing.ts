@@ -1,0 +1,45 @@
+import { type Attributes, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
+
+/**
+ * Spans go through the OpenTelemetry API, which does nothing until an SDK is registered: with no
+ * OTLP endpoint configured, tracing costs a few no-op calls and the SDK is never even loaded.
+ */
+const tracer = trace.getTracer("opswatch");
+
+/** Runs `work` inside a span named `name` (a child of the active span), recording failures. */
+export function inSpan<T>(name: string, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> {
+	return tracer.startActiveSpan(name, { attributes }, async (span) => {
+		try {
+			return await work(span);
+		} catch (error) {
+			span.recordException(error as Error);
+			span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+			throw error;
+		} finally {
+			span.end();
+		}
+	});
+}
+
+export interface Tracing {
+	/** Flushes buffered spans and stops exporting. */
+	shutdown(): Promise<void>;
+}
+
+/** Exports spans over OTLP/HTTP (e.g. to SigNoz's collector at http://collector:4318). */
+export async function startTracing(endpoint: string, version: string): Promise<Tracing> {
+	const [{ NodeTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }] =
+		await Promise.all([
+			import("@opentelemetry/sdk-trace-node"),
+			import("@opentelemetry/exporter-trace-otlp-http"),
+			import("@opentelemetry/resources"),
+		]);
+	const provider = new NodeTracerProvider({
+		resource: resourceFromAttributes({ "service.name": "opswatch", "service.version": version }),
+		spanProcessors: [
+			new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, "")}/v1/traces` })),
+		],
+	});
+	provider.register();
+	return { shutdown: () => provider.shutdown() };
+}
