@@ -186,7 +186,9 @@ async function main(): Promise<void> {
 
 	const adminToken = randomBytes(32).toString("hex");
 	const opswatchPort = await freePort();
-	const opswatch = start(process.execPath, ["dist/src/main.js", "serve", "--mode=all"], {
+	// BENCH_PROFILE=1 writes a CPU profile of OpsWatch to bench/results/ (open it in Chrome DevTools).
+	const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${join(root, "bench/results")}`] : [];
+	const opswatch = start(process.execPath, [...profile, "dist/src/main.js", "serve", "--mode=all"], {
 		OPSWATCH_HOST: "127.0.0.1",
 		OPSWATCH_PORT: String(opswatchPort),
 		OPSWATCH_DATABASE_URL: benchUrl.toString(),

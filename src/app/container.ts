@@ -83,8 +83,8 @@ export async function createContainer({
 	);
 
 	const redisClients: Redis[] = [];
-	const redis = (): Redis => {
-		const client = createRedisClient(config.redisUrl!, { onError: onError("redis") });
+	const redis = (options: { autoPipelining?: boolean } = {}): Redis => {
+		const client = createRedisClient(config.redisUrl!, { onError: onError("redis"), ...options });
 		redisClients.push(client);
 		return client;
 	};
@@ -94,9 +94,9 @@ export async function createContainer({
 	let rateLimiter: RateLimiter;
 	const readiness: ReadinessCheck[] = [{ name: "database", check: () => database.ping() }];
 	if (config.redisUrl) {
-		const client = redis();
+		const client = redis({ autoPipelining: true });
 		const prefix = config.redisPrefix;
-		bus = createRedisBus({ publisher: client, subscriberFactory: redis, prefix, onError: onError("bus") });
+		bus = createRedisBus({ publisher: client, subscriberFactory: () => redis(), prefix, onError: onError("bus") });
 		cache = createRedisCache({ client, prefix });
 		rateLimiter = createRedisRateLimiter({ client, prefix });
 		readiness.push({
