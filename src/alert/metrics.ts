@@ -46,6 +46,9 @@ export function createAlertMetrics(registry: Registry): AlertMetrics {
 			}
 			const repeats = results.filter((r) => r.outcome === "deduplicated").length;
 			if (repeats > 0) deduplicated.inc({ tenant: tenant.slug }, repeats);
+			// Senders acknowledge too (PagerDuty's acknowledge event), not only people through the API.
+			const acks = results.filter((r) => r.outcome === "acknowledged").length;
+			if (acks > 0) acknowledged.inc({ tenant: tenant.slug }, acks);
 			const source = alerts[0]?.incoming.source;
 			if (source) duration.observe({ source }, seconds);
 		},

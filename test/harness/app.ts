@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { EscalationStarter, KnowledgeBaseSearcher } from "../../src/alert/index.ts";
 import { type Config, loadConfig } from "../../src/app/config.ts";
 import { type Mode, type Running, startServer } from "../../src/app/serve.ts";
+import { openDatabase } from "../../src/platform/db/index.ts";
 import { createLogger } from "../../src/platform/log.ts";
 import type { Role } from "../../src/tenant/index.ts";
 import { testRedisUrl } from "./backend.ts";
@@ -62,20 +63,31 @@ export async function startTestApp(
 		knowledgeBase?: KnowledgeBaseSearcher;
 		/** Keep every log line (info and up) in `logs`, to check what a person would read. */
 		captureLogs?: boolean;
+		/**
+		 * A second process of the same deployment (PostgreSQL + Redis runs only): same database, same
+		 * Redis prefix, same admin token, so the two share state and events as replicas do.
+		 */
+		replicaOf?: TestApp;
 	} = {},
 ): Promise<TestApp> {
-	const adminToken = `test-admin-${randomBytes(24).toString("hex")}`;
+	const replicaOf = options.replicaOf;
+	const adminToken = replicaOf?.adminToken ?? `test-admin-${randomBytes(24).toString("hex")}`;
 	const config = loadConfig({
 		env: {
 			OPSWATCH_HOST: "127.0.0.1",
 			OPSWATCH_PORT: "0",
 			OPSWATCH_ADMIN_TOKEN: adminToken,
 			OPSWATCH_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
-			...(testRedisUrl && { OPSWATCH_REDIS_URL: testRedisUrl, OPSWATCH_REDIS_PREFIX: `test:${randomUUID()}:` }),
+			...(testRedisUrl && {
+				OPSWATCH_REDIS_URL: testRedisUrl,
+				OPSWATCH_REDIS_PREFIX: replicaOf?.config.redisPrefix ?? `test:${randomUUID()}:`,
+			}),
 			...options.env,
 		},
 	});
-	const database = await createTestDatabase();
+	const database: TestDatabase = replicaOf?.database.url
+		? await openDatabase({ backend: "postgres", url: replicaOf.database.url, poolSize: 5 })
+		: await createTestDatabase();
 	const logs: string[] = [];
 	const running = await startServer(config, options.mode ?? "all", "test", {
 		database,

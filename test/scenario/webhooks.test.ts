@@ -119,6 +119,8 @@ describe(`Keep, generic and PagerDuty webhooks end to end (${backendName})`, () 
 		expect(ack.status).toBe(202);
 		expect((await list())[0]!.status).toBe("acknowledged");
 		expect(escalation.stopped).toContainEqual({ tenant: tenant.slug, alertId: opened!.id, reason: "acknowledged" });
+		const metrics = (await app.request("GET", "/metrics")).text;
+		expect(metrics).toContain(`opswatch_alerts_acknowledged_total{tenant="${tenant.slug}"} 1`);
 
 		await app.request("POST", "/api/v1/webhooks/pagerduty", {
 			json: { routing_key: key, event_action: "resolve", dedup_key: dedupKey },
