@@ -188,7 +188,9 @@ async function main(): Promise<void> {
 	const opswatchPort = await freePort();
 	// BENCH_PROFILE=1 writes a CPU profile of OpsWatch to bench/results/ (open it in Chrome DevTools).
 	const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${join(root, "bench/results")}`] : [];
-	const opswatch = start(process.execPath, [...profile, "dist/src/main.js", "serve", "--mode=all"], {
+	// The heap bounds `npm start` and the README's production commands run with (ADR 0003).
+	const heap = ["--max-semi-space-size=4", "--max-old-space-size=96"];
+	const opswatch = start(process.execPath, [...heap, ...profile, "dist/src/main.js", "serve", "--mode=all"], {
 		OPSWATCH_HOST: "127.0.0.1",
 		OPSWATCH_PORT: String(opswatchPort),
 		OPSWATCH_DATABASE_URL: benchUrl.toString(),

@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import type { Cache } from "../platform/cache/index.ts";
 
 /**
@@ -5,6 +6,10 @@ import type { Cache } from "../platform/cache/index.ts";
  * last written. A hit lets a repeat skip the upsert and count itself against the alert directly.
  * It is only the fast path: PostgreSQL's one-open-alert-per-fingerprint index is the truth, so a
  * cache that is down, slow or flushed costs speed, never correctness.
+ *
+ * In front of the shared cache sits a small in-process tier: a repeat this process has seen
+ * answers without a round trip. It may go stale when another replica resolves the alert; the
+ * counting UPDATE then finds the alert closed and the repeat takes the full path, as for any miss.
  */
 export interface DedupWindow {
 	/** Open alert ids of the fingerprints seen within the window. */
@@ -18,6 +23,8 @@ export interface DedupWindowOptions {
 	windowMs: number;
 	/** A cache answer slower than this counts as a miss. */
 	timeoutMs?: number;
+	/** Entries of the in-process tier (0 turns it off). */
+	localEntries?: number;
 	onError?: (error: unknown) => void;
 }
 
@@ -30,7 +37,14 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 	});
 }
 
-export function createDedupWindow({ cache, windowMs, timeoutMs = 250, onError }: DedupWindowOptions): DedupWindow {
+export function createDedupWindow({
+	cache,
+	windowMs,
+	timeoutMs = 250,
+	localEntries = 20_000,
+	onError,
+}: DedupWindowOptions): DedupWindow {
+	const local = localEntries > 0 ? new LRUCache<string, string>({ max: localEntries, ttl: windowMs }) : undefined;
 	const guarded = async <T>(work: Promise<T>, fallback: T): Promise<T> => {
 		try {
 			return await withTimeout(work, timeoutMs);
@@ -43,24 +57,41 @@ export function createDedupWindow({ cache, windowMs, timeoutMs = 250, onError }:
 	return {
 		async lookup(tenantId, fingerprints) {
 			const found = new Map<string, string>();
-			const values = await guarded(
-				Promise.all(fingerprints.map((fp) => cache.get(key(tenantId, fp)))),
-				fingerprints.map(() => undefined),
-			);
-			fingerprints.forEach((fp, i) => {
-				const alertId = values[i];
+			const unknown: string[] = [];
+			for (const fp of fingerprints) {
+				const alertId = local?.get(key(tenantId, fp));
 				if (alertId) found.set(fp, alertId);
+				else unknown.push(fp);
+			}
+			if (unknown.length === 0) return found;
+			const values = await guarded(
+				cache.getMany(unknown.map((fp) => key(tenantId, fp))),
+				unknown.map(() => undefined),
+			);
+			unknown.forEach((fp, i) => {
+				const alertId = values[i];
+				if (alertId) {
+					found.set(fp, alertId);
+					local?.set(key(tenantId, fp), alertId);
+				}
 			});
 			return found;
 		},
 		async remember(tenantId, entries) {
+			for (const e of entries) local?.set(key(tenantId, e.fingerprint), e.alertId);
+			if (entries.length === 0) return;
 			await guarded(
-				Promise.all(entries.map((e) => cache.set(key(tenantId, e.fingerprint), e.alertId, windowMs))),
+				cache.setMany(
+					entries.map((e) => ({ key: key(tenantId, e.fingerprint), value: e.alertId })),
+					windowMs,
+				),
 				undefined,
 			);
 		},
 		async forget(tenantId, fingerprints) {
-			await guarded(Promise.all(fingerprints.map((fp) => cache.delete(key(tenantId, fp)))), undefined);
+			for (const fp of fingerprints) local?.delete(key(tenantId, fp));
+			if (fingerprints.length === 0) return;
+			await guarded(cache.deleteMany(fingerprints.map((fp) => key(tenantId, fp))), undefined);
 		},
 	};
 }

@@ -12,7 +12,7 @@ import type { AlertMetrics } from "./metrics.ts";
 import { severityFromRules } from "./rules.ts";
 import type { SeverityRuleApi } from "./rules-service.ts";
 import { DEFAULT_SEVERITY, pagingSeverities, severityFromLabels } from "./severity.ts";
-import type { Alert, AlertEvent, AlertFilter, FiringRow } from "./store.ts";
+import type { Alert, AlertEvent, AlertFilter, StampedFiringRow } from "./store.ts";
 import * as store from "./store.ts";
 import type { IncomingAlert, Severity } from "./types.ts";
 
@@ -96,12 +96,28 @@ interface Prepared {
 export function createAlertService(deps: AlertServiceDeps): AlertApi {
 	const { db, clock, bus, dedup, escalation, knowledgeBase, metrics, onError } = deps;
 
-	/** Repeats within the dedup window, counted in one UPDATE per tenant per flush. */
-	const counters = new Map<string, Batcher<{ id: string; count: number }, boolean>>();
-	const counterFor = (schema: string) => {
-		let batcher = counters.get(schema);
-		if (!batcher) {
-			batcher = createBatcher(async (items) => {
+	/** Every batcher, for close() to drain. */
+	const allBatchers: Map<string, Batcher<never, unknown>>[] = [];
+	/** Per tenant schema, a batcher of `make`'s flush, created on first use. */
+	function perSchema<I, R>(make: (schema: string) => Batcher<I, R>): (schema: string) => Batcher<I, R> {
+		const batchers = new Map<string, Batcher<I, R>>();
+		allBatchers.push(batchers);
+		return (schema) => {
+			let batcher = batchers.get(schema);
+			if (!batcher) {
+				batcher = make(schema);
+				batchers.set(schema, batcher);
+			}
+			return batcher;
+		};
+	}
+	/**
+	 * Repeats within the dedup window, counted in one UPDATE per tenant per flush. Flushes may run
+	 * concurrently: each locks its rows in id order, so two cannot deadlock.
+	 */
+	const counterFor = perSchema((schema) =>
+		createBatcher<{ id: string; count: number }, boolean>(
+			async (items) => {
 				const merged = new Map<string, number>();
 				for (const item of items) merged.set(item.id, (merged.get(item.id) ?? 0) + item.count);
 				const counted = new Set(
@@ -113,11 +129,53 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 					),
 				);
 				return items.map((item) => counted.has(item.id));
-			});
-			counters.set(schema, batcher);
+			},
+			{ concurrency: 2 },
+		),
+	);
+
+	/**
+	 * New firing alerts of concurrent requests, written by one upsert per tenant per flush: during
+	 * an alert storm a few statements (and commits) carry hundreds of requests.
+	 */
+	const upserterFor = perSchema((schema) =>
+		createBatcher<StampedFiringRow[], store.UpsertResult[]>((requests) => upsertTogether(schema, requests), {
+			concurrency: 2,
+			maxBatch: 1000,
+			weight: (rows) => rows.length,
+		}),
+	);
+
+	async function upsertTogether(schema: string, requests: StampedFiringRow[][]): Promise<store.UpsertResult[][]> {
+		if (requests.length === 1) return [await store.upsertFiring(db, schema, requests[0]!)];
+		// Requests may share fingerprints; the statement needs them distinct. The first request
+		// opens the alert, a later one counts as its repeat.
+		const merged = new Map<string, StampedFiringRow>();
+		for (const rows of requests) {
+			for (const row of rows) {
+				const seen = merged.get(row.fingerprint);
+				merged.set(row.fingerprint, seen ? { ...seen, occurrences: seen.occurrences + row.occurrences } : row);
+			}
 		}
-		return batcher;
-	};
+		let written: store.UpsertResult[];
+		try {
+			written = await store.upsertFiring(db, schema, [...merged.values()]);
+		} catch {
+			// One request's rows must not fail the others': write each on its own, so each caller
+			// gets its own outcome (an outage still fails them all).
+			return Promise.all(requests.map((rows) => store.upsertFiring(db, schema, rows)));
+		}
+		const byFingerprint = new Map(written.map((row) => [row.fingerprint, row]));
+		const opened = new Set<string>();
+		return requests.map((rows) =>
+			rows.map((row) => {
+				const result = byFingerprint.get(row.fingerprint)!;
+				const first = result.inserted && !opened.has(row.fingerprint);
+				if (result.inserted) opened.add(row.fingerprint);
+				return { ...result, inserted: first };
+			}),
+		);
+	}
 
 	/** Severity: the sender's, else its labels', else the tenant's first matching rule, else the default. */
 	async function prepare(tenant: TenantRef, incoming: IncomingAlert[]): Promise<Prepared[]> {
@@ -165,10 +223,11 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 				resolved.map((row) => row.fingerprint),
 			),
 		]);
+		const events: Record<string, unknown>[] = [];
 		const work: Promise<unknown>[] = [];
 		for (const row of opened) {
 			if (!row.inserted) continue;
-			publish(tenant, "alert.created", { alertId: row.id, fingerprint: row.fingerprint, severity: row.severity });
+			events.push({ type: "alert.created", alertId: row.id, fingerprint: row.fingerprint, severity: row.severity });
 			if (pagingSeverities.has(row.severity)) {
 				const alert = {
 					id: row.id,
@@ -180,20 +239,22 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 			}
 		}
 		for (const row of resolved) {
-			publish(tenant, "alert.resolved", { alertId: row.id, fingerprint: row.fingerprint });
+			events.push({ type: "alert.resolved", alertId: row.id, fingerprint: row.fingerprint });
 			work.push(escalation.stop(tenant, row.id, "resolved").catch((error) => onError(error, "escalation stop")));
 		}
 		for (const row of acknowledged) {
-			publish(tenant, "alert.acknowledged", { alertId: row.id, fingerprint: row.fingerprint });
+			events.push({ type: "alert.acknowledged", alertId: row.id, fingerprint: row.fingerprint });
 			work.push(escalation.stop(tenant, row.id, "acknowledged").catch((error) => onError(error, "escalation stop")));
 		}
+		// One bus message for the request's events; subscribers still get them one by one.
+		bus.publishMany(alertTopic(tenant), events).catch((error) => onError(error, "publish"));
 		await Promise.all(work);
 	}
 
 	/** Writes a payload's alerts: one statement for firing alerts alone, else one transaction. */
 	async function persist(
 		tenant: TenantRef,
-		rows: FiringRow[],
+		rows: StampedFiringRow[],
 		resolving: Prepared[],
 		acknowledging: Prepared[],
 		now: Date,
@@ -205,10 +266,11 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 	}> {
 		if (resolving.length === 0 && acknowledging.length === 0) {
 			// The common case, a payload of firing alerts, is one statement: atomic, one round trip.
-			return { opened: await store.upsertFiring(db, tenant.schema, rows, now, by), resolved: [], acknowledged: [] };
+			const opened = rows.length > 0 ? await upserterFor(tenant.schema).add(rows) : [];
+			return { opened, resolved: [], acknowledged: [] };
 		}
 		return db.transaction().execute(async (trx) => {
-			const opened = await store.upsertFiring(trx, tenant.schema, rows, now, by);
+			const opened = await store.upsertFiring(trx, tenant.schema, rows);
 			const resolved = await store.resolveOpenByFingerprint(
 				trx,
 				tenant.schema,
@@ -279,7 +341,9 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 			const kbIds = await inSpan("alert.enrich", { alerts: misses.length }, () =>
 				Promise.all(misses.map((m) => enrich(tenant, m.alert))),
 			);
-			const rows: FiringRow[] = misses.map(({ alert, count }, i) => ({
+			const now = clock.now();
+			const by = `source:${actor}`;
+			const rows: StampedFiringRow[] = misses.map(({ alert, count }, i) => ({
 				source: alert.incoming.source,
 				fingerprint: alert.fingerprint,
 				severity: alert.severity,
@@ -287,14 +351,14 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 				description: alert.incoming.description,
 				labels: alert.incoming.labels,
 				annotations: alert.incoming.annotations,
-				startsAt: alert.incoming.startsAt ?? clock.now(),
+				startsAt: alert.incoming.startsAt ?? now,
 				generatorUrl: alert.incoming.generatorUrl ?? null,
 				occurrences: count,
 				kbIncidentId: kbIds[i] ?? null,
 				raw: alert.incoming.raw,
+				seenAt: now,
+				actor: by,
 			}));
-			const now = clock.now();
-			const by = `source:${actor}`;
 			({ opened, resolved, acknowledged } = await inSpan("alert.persist", { alerts: rows.length }, () =>
 				persist(tenant, rows, resolving, acknowledging, now, by),
 			));
@@ -396,7 +460,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		acknowledge: (tenant, id, by) => changeStatus(tenant, id, "acknowledge", by),
 		resolve: (tenant, id, by, notes) => changeStatus(tenant, id, "resolve", by, notes),
 		async close() {
-			await Promise.all([...counters.values()].map((batcher) => batcher.drain()));
+			await Promise.all(allBatchers.flatMap((batchers) => [...batchers.values()].map((b) => b.drain())));
 		},
 	};
 }

@@ -1,4 +1,12 @@
-import { type ColumnType, type Generated, type Kysely, type RawBuilder, type Selectable, sql } from "kysely";
+import {
+	type ColumnType,
+	CompiledQuery,
+	type Generated,
+	type Kysely,
+	type RawBuilder,
+	type Selectable,
+	sql,
+} from "kysely";
 import type { Db } from "../platform/db/index.ts";
 import type { AlertSource, AlertStatus, Severity } from "./types.ts";
 
@@ -135,9 +143,15 @@ const alertFromRow = (row: Selectable<AlertTables["alerts"]>): Alert => ({
  * jsonb refuses the NUL character, which a sender may put into a field we don't validate.
  * The raw payload is kept for humans, so a replacement character is a faithful enough copy.
  */
-const jsonb = (value: unknown): RawBuilder<unknown> =>
+function jsonText(value: unknown): string {
+	const text = JSON.stringify(value);
+	// The scan is for the rare payload with a NUL; the replace would copy every large batch.
+	if (!text.includes("\\u0000")) return text;
 	// An escaped NUL is `\\u0000` after an even number of backslashes; after an odd number it is literal text.
-	sql`${JSON.stringify(value).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\ufffd")}::jsonb`;
+	return text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\ufffd");
+}
+
+const jsonb = (value: unknown): RawBuilder<unknown> => sql`${jsonText(value)}::jsonb`;
 
 export interface UpsertResult {
 	id: string;
@@ -148,86 +162,82 @@ export interface UpsertResult {
 	inserted: boolean;
 }
 
+/** A firing row with when it was seen and by whom, so rows of several requests share one statement. */
+export type StampedFiringRow = FiringRow & { seenAt: Date; actor: string };
+
+const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
 /**
- * Opens an alert per row, or counts a repeat of the open alert with the same fingerprint, in one
- * statement for the whole batch. The partial unique index `alerts_open_fingerprint_key` makes
- * concurrent deliveries of the same alert safe. `xmax = 0` tells an inserted row from an updated
- * one (https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT).
+ * The upsert's SQL, built once per schema. The rows arrive as one JSON parameter
+ * (`json_to_recordset`), so the text never depends on the row count: nothing to compile per
+ * request, and one parameter whatever the batch size. Rows go in fingerprint order so concurrent
+ * batches take the unique index's locks in the same order and cannot deadlock.
+ */
+const upsertSql = new Map<string, string>();
+function upsertSqlFor(schema: string): string {
+	let text = upsertSql.get(schema);
+	if (text) return text;
+	const s = quoteIdent(schema);
+	text = `
+with input as (
+	select * from json_to_recordset($1::json) as r(
+		source text, fingerprint text, severity text, title text, description text, labels jsonb,
+		annotations jsonb, starts_at timestamptz, generator_url text, occurrences integer,
+		kb_incident_id uuid, raw jsonb, seen_at timestamptz, actor text)
+),
+up as (
+	insert into ${s}.alerts as a (source, fingerprint, status, severity, title, description, labels, annotations,
+		starts_at, generator_url, occurrences, first_seen_at, last_seen_at, kb_incident_id, raw)
+	select source, fingerprint, 'firing', severity, title, description, labels, annotations,
+		starts_at, generator_url, occurrences, seen_at, seen_at, kb_incident_id, raw
+	from input order by fingerprint
+	on conflict (fingerprint) where status <> 'resolved' do update set
+		occurrences = a.occurrences + excluded.occurrences,
+		last_seen_at = greatest(a.last_seen_at, excluded.last_seen_at),
+		-- The newest text is the most useful (a value in a description may have changed).
+		title = excluded.title, description = excluded.description,
+		annotations = excluded.annotations, raw = excluded.raw
+	returning a.id, a.fingerprint, a.severity, a.status, (a.xmax = 0) as inserted
+),
+created as (
+	insert into ${s}.alert_events (alert_id, at, type, actor)
+	select up.id, input.seen_at, 'created', input.actor from up join input using (fingerprint) where up.inserted
+)
+select * from up`;
+	upsertSql.set(schema, text);
+	return text;
+}
+
+/**
+ * Opens an alert per row, or counts a repeat of the open alert with the same fingerprint, and
+ * writes the "created" events, in one statement: atomic without a transaction, one round trip.
+ * The partial unique index \`alerts_open_fingerprint_key\` makes concurrent deliveries of the same
+ * alert safe. \`xmax = 0\` tells an inserted row from an updated one
+ * (https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT).
  * Rows must have distinct fingerprints.
  */
-export async function upsertFiring(
-	trx: Db,
-	schema: string,
-	rows: FiringRow[],
-	at: Date,
-	actor: string,
-): Promise<UpsertResult[]> {
+export async function upsertFiring(trx: Db, schema: string, rows: StampedFiringRow[]): Promise<UpsertResult[]> {
 	if (rows.length === 0) return [];
-	const t = tables(trx, schema);
-	const upsert = t
-		.insertInto("alerts")
-		.values(
-			rows.map((row) => ({
-				source: row.source,
-				fingerprint: row.fingerprint,
-				status: "firing" as const,
-				severity: row.severity,
-				title: row.title,
-				description: row.description,
-				labels: jsonb(row.labels),
-				annotations: jsonb(row.annotations),
-				starts_at: row.startsAt,
-				ends_at: null,
-				generator_url: row.generatorUrl,
-				occurrences: row.occurrences,
-				first_seen_at: at,
-				last_seen_at: at,
-				acknowledged_at: null,
-				acknowledged_by: null,
-				resolved_at: null,
-				resolved_by: null,
-				resolution_notes: null,
-				kb_incident_id: row.kbIncidentId,
-				raw: jsonb(row.raw),
-			})),
-		)
-		.onConflict((oc) =>
-			oc
-				.column("fingerprint")
-				.where("status", "<>", "resolved")
-				.doUpdateSet((eb) => ({
-					occurrences: eb("alerts.occurrences", "+", eb.ref("excluded.occurrences")),
-					last_seen_at: eb.ref("excluded.last_seen_at"),
-					// The newest text is the most useful (a value in a description may have changed).
-					title: eb.ref("excluded.title"),
-					description: eb.ref("excluded.description"),
-					annotations: eb.ref("excluded.annotations"),
-					raw: eb.ref("excluded.raw"),
-				})),
-		)
-		.returning(["id", "fingerprint", "severity", "status", sql<boolean>`(xmax = 0)`.as("inserted")]);
-	// One statement writes the alerts and the "created" events: atomic without a transaction, one round trip.
-	return t
-		.with("up", () => upsert)
-		.with("created", (db) =>
-			db
-				.insertInto("alert_events")
-				.columns(["alert_id", "at", "type", "actor"])
-				.expression((eb) =>
-					eb
-						.selectFrom("up")
-						.select([
-							"up.id",
-							sql<Date>`${at}::timestamptz`.as("at"),
-							sql<AlertEventType>`'created'`.as("type"),
-							sql<string>`${actor}`.as("actor"),
-						])
-						.where("up.inserted", "=", true),
-				),
-		)
-		.selectFrom("up")
-		.selectAll()
-		.execute();
+	const input = rows.map((row) => ({
+		source: row.source,
+		fingerprint: row.fingerprint,
+		severity: row.severity,
+		title: row.title,
+		description: row.description,
+		labels: row.labels,
+		annotations: row.annotations,
+		starts_at: row.startsAt,
+		generator_url: row.generatorUrl,
+		occurrences: row.occurrences,
+		kb_incident_id: row.kbIncidentId,
+		raw: row.raw,
+		seen_at: row.seenAt,
+		actor: row.actor,
+	}));
+	const { rows: written } = await trx.executeQuery<UpsertResult>(
+		CompiledQuery.raw(upsertSqlFor(schema), [jsonText(input)]),
+	);
+	return written;
 }
 
 /** Counts repeats of open alerts by id. Returns the ids it counted (an alert closed meanwhile is not). */

@@ -31,6 +31,7 @@ describe("configuration", () => {
 			redisUrl: undefined,
 			logLevel: "info",
 			bodyLimitBytes: 1048576,
+			maxInFlightBodyBytes: 8388608,
 		});
 		expect(Object.isFrozen(config)).toBe(true);
 	});

@@ -69,6 +69,11 @@ export const settings = {
 		schema: positiveInt(1024, 100 * 1024 * 1024).default(1024 * 1024),
 		help: "Largest request body accepted; larger ones get 413.",
 	},
+	max_inflight_body_bytes: {
+		env: "OPSWATCH_MAX_INFLIGHT_BODY_BYTES",
+		schema: positiveInt(64 * 1024, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
+		help: "Most request-body bytes held at once; beyond it new requests get 503 with Retry-After (bounds memory in a storm).",
+	},
 	admin_token: {
 		env: "OPSWATCH_ADMIN_TOKEN",
 		schema: z.string().min(32, "must be at least 32 characters").optional(),
@@ -120,6 +125,7 @@ export interface Config {
 	readonly redisPrefix: string;
 	readonly logLevel: RawConfig["log_level"];
 	readonly bodyLimitBytes: number;
+	readonly maxInFlightBodyBytes: number;
 	readonly adminToken: string | undefined;
 	readonly dedupWindowMs: number;
 	readonly maxAlertsPerRequest: number;
@@ -198,6 +204,7 @@ export function loadConfig(sources: ConfigSources): Config {
 		redisPrefix: c.redis_prefix,
 		logLevel: c.log_level,
 		bodyLimitBytes: c.body_limit_bytes,
+		maxInFlightBodyBytes: c.max_inflight_body_bytes,
 		adminToken: c.admin_token,
 		dedupWindowMs: c.dedup_window_ms,
 		maxAlertsPerRequest: c.max_alerts_per_request,

@@ -79,6 +79,7 @@ export async function startServer(
 			logger,
 			metrics: container.metrics,
 			bodyLimitBytes: config.bodyLimitBytes,
+			maxInFlightBodyBytes: config.maxInFlightBodyBytes,
 			readiness: container.readiness,
 			api:
 				mode === "worker"

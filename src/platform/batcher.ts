@@ -1,12 +1,21 @@
 /**
- * Coalesces concurrent calls into one batch: while a flush runs, new items wait and go out
- * together in the next one. Under load this turns N requests' small writes into a few
- * statements, and each caller still learns its own item's outcome before it answers.
+ * Coalesces concurrent calls into batches: items added while flushes run wait and go out together
+ * in the next one. Under load this turns N requests' small writes into a few statements, and each
+ * caller still learns its own item's outcome before it answers.
  */
 export interface Batcher<I, R> {
 	add(item: I): Promise<R>;
 	/** Waits for everything already added to be flushed. */
 	drain(): Promise<void>;
+}
+
+export interface BatcherOptions<I> {
+	/** Most items in one flush. */
+	maxBatch?: number;
+	/** Most flushes in flight at once; the flush must be safe to run concurrently with itself. */
+	concurrency?: number;
+	/** An item's share of `maxBatch` (default 1), e.g. the rows it carries. */
+	weight?: (item: I) => number;
 }
 
 interface Pending<I, R> {
@@ -16,35 +25,72 @@ interface Pending<I, R> {
 }
 
 /** `flush` gets the batch and returns one result per item, in order. */
-export function createBatcher<I, R>(flush: (items: I[]) => Promise<R[]>, maxBatch = 500): Batcher<I, R> {
+export function createBatcher<I, R>(
+	flush: (items: I[]) => Promise<R[]>,
+	{ maxBatch = 500, concurrency = 1, weight = () => 1 }: BatcherOptions<I> = {},
+): Batcher<I, R> {
 	let queue: Pending<I, R>[] = [];
-	let running: Promise<void> | undefined;
+	let inFlight = 0;
+	let scheduled = false;
+	let idle: (() => void)[] = [];
 
-	async function run(): Promise<void> {
-		// Yield once so calls made in the same tick join the batch.
-		await new Promise((resolve) => setImmediate(resolve));
-		while (queue.length > 0) {
-			const batch = queue.slice(0, maxBatch);
-			queue = queue.slice(maxBatch);
-			try {
-				const results = await flush(batch.map((p) => p.item));
-				for (const [i, p] of batch.entries()) p.resolve(results[i] as R);
-			} catch (error) {
-				for (const p of batch) p.reject(error);
-			}
+	/** Takes items up to `maxBatch` of weight (at least one, however heavy). */
+	function take(): Pending<I, R>[] {
+		let total = 0;
+		let count = 0;
+		while (count < queue.length) {
+			total += weight(queue[count]!.item);
+			if (count > 0 && total > maxBatch) break;
+			count++;
 		}
-		running = undefined;
+		const batch = queue.slice(0, count);
+		queue = queue.slice(count);
+		return batch;
+	}
+
+	async function runOne(batch: Pending<I, R>[]): Promise<void> {
+		try {
+			const results = await flush(batch.map((p) => p.item));
+			for (const [i, p] of batch.entries()) p.resolve(results[i] as R);
+		} catch (error) {
+			for (const p of batch) p.reject(error);
+		}
+	}
+
+	function pump(): void {
+		while (queue.length > 0 && inFlight < concurrency) {
+			inFlight++;
+			runOne(take()).finally(() => {
+				inFlight--;
+				pump();
+			});
+		}
+		if (queue.length === 0 && inFlight === 0) {
+			for (const wake of idle) wake();
+			idle = [];
+		}
+	}
+
+	function schedule(): void {
+		if (scheduled) return;
+		scheduled = true;
+		// Yield once so calls made in the same tick join the batch.
+		setImmediate(() => {
+			scheduled = false;
+			pump();
+		});
 	}
 
 	return {
 		add(item) {
 			return new Promise<R>((resolve, reject) => {
 				queue.push({ item, resolve, reject });
-				running ??= run();
+				if (inFlight < concurrency) schedule();
 			});
 		},
-		async drain() {
-			while (running) await running;
+		drain() {
+			if (queue.length === 0 && inFlight === 0) return Promise.resolve();
+			return new Promise<void>((resolve) => idle.push(resolve));
 		},
 	};
 }

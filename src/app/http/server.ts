@@ -15,6 +15,7 @@ import type { EventBus } from "../../platform/bus/index.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { Metrics } from "../../platform/metrics.ts";
 import { type TenantApi, tenantRoutes } from "../../tenant/index.ts";
+import { registerAdmission } from "./admission.ts";
 import { registerAuth } from "./auth.ts";
 import { registerErrorHandling } from "./errors.ts";
 import { healthRoutes, type ReadinessCheck } from "./health.ts";
@@ -23,6 +24,7 @@ export interface HttpServerDeps {
 	logger: Logger;
 	metrics: Metrics;
 	bodyLimitBytes: number;
+	maxInFlightBodyBytes: number;
 	readiness: ReadinessCheck[];
 	/** Absent in worker mode, which serves only health and metrics. */
 	api?: {
@@ -63,6 +65,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 	app.setValidatorCompiler(validatorCompiler);
 	app.setSerializerCompiler(serializerCompiler);
 	registerErrorHandling(app, deps.bodyLimitBytes);
+	registerAdmission(app, { maxInFlightBytes: deps.maxInFlightBodyBytes, bodyLimitBytes: deps.bodyLimitBytes });
 
 	app.addHook("onRequest", async (request, reply) => {
 		reply.header("x-request-id", request.id);

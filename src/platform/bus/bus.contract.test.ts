@@ -69,6 +69,25 @@ describe(`event bus contract (${backend})`, () => {
 		}
 	});
 
+	it("publishMany delivers each payload as its own message, in order, interleaved correctly with publish", async () => {
+		const subscribers = [collector<{ n: number }>(), collector<{ n: number }>()];
+		for (const { handler } of subscribers) await bus.subscribe<{ n: number }>("alerts.many", handler);
+
+		await bus.publish("alerts.many", { n: 1 });
+		await bus.publishMany("alerts.many", [{ n: 2 }, { n: 3 }, { n: 4 }]);
+		await bus.publishMany("alerts.many", []);
+		await bus.publish("alerts.many", { n: 5 });
+
+		await waitFor(() => subscribers.every(({ messages }) => messages.length === 5));
+		for (const { messages } of subscribers) {
+			expect(messages.map((m) => m.payload.n)).toEqual([1, 2, 3, 4, 5]);
+			expect(messages.every((m) => m.topic === "alerts.many")).toBe(true);
+		}
+		// Each subscriber got its own copies.
+		expect(subscribers[0]!.messages[1]!.payload).not.toBe(subscribers[1]!.messages[1]!.payload);
+		await expect(bus.publishMany("Not A Topic", [1])).rejects.toThrow(/Invalid bus topic/);
+	});
+
 	it("delivers after publish returns control, never inside the call", async () => {
 		const { messages, handler } = collector();
 		await bus.subscribe("alerts.async", handler);

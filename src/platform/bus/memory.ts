@@ -1,9 +1,10 @@
 import { type Clock, systemClock } from "../clock.ts";
 import {
 	assertValidTopic,
-	decodeMessage,
+	decodeMessages,
 	defaultOnError,
 	encodeMessage,
+	encodeMessages,
 	type Handler,
 	invokeHandler,
 	type Subscription,
@@ -33,22 +34,31 @@ export function createMemoryBus(options: MemoryBusOptions = {}): EventBus {
 		if (closed) throw new Error("Event bus is closed");
 	};
 
+	function deliver(topic: string, raw: string): void {
+		const subscriptions = topics.get(topic);
+		if (!subscriptions || subscriptions.size === 0) return;
+		// Only those subscribed at publish time receive it, as with Redis pub/sub.
+		const recipients = [...subscriptions];
+		setImmediate(() => {
+			for (const subscription of recipients) {
+				if (closed || !subscription.active) continue;
+				for (const message of decodeMessages(raw) ?? []) invokeHandler(subscription.handler, message, onError);
+			}
+		});
+	}
+
 	return {
 		async publish(topic, payload) {
 			assertOpen();
 			assertValidTopic(topic);
-			const raw = encodeMessage(topic, payload, clock.now());
-			const subscriptions = topics.get(topic);
-			if (!subscriptions || subscriptions.size === 0) return;
-			// Only those subscribed at publish time receive it, as with Redis pub/sub.
-			const recipients = [...subscriptions];
-			setImmediate(() => {
-				for (const subscription of recipients) {
-					if (closed || !subscription.active) continue;
-					const message = decodeMessage(raw);
-					if (message) invokeHandler(subscription.handler, message, onError);
-				}
-			});
+			deliver(topic, encodeMessage(topic, payload, clock.now()));
+		},
+
+		async publishMany(topic, payloads) {
+			assertOpen();
+			assertValidTopic(topic);
+			if (payloads.length === 0) return;
+			deliver(topic, encodeMessages(topic, payloads, clock.now()));
 		},
 
 		async subscribe(topic, handler) {

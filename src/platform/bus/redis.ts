@@ -2,9 +2,10 @@ import type { Redis } from "ioredis";
 import { type Clock, systemClock } from "../clock.ts";
 import {
 	assertValidTopic,
-	decodeMessage,
+	decodeMessages,
 	defaultOnError,
 	encodeMessage,
+	encodeMessages,
 	type Handler,
 	invokeHandler,
 	report,
@@ -61,19 +62,19 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
 		if (!channel || closed) return;
 		for (const subscription of [...channel.subscriptions]) {
 			if (!subscription.active) continue;
-			let message: ReturnType<typeof decodeMessage>;
+			let messages: ReturnType<typeof decodeMessages>;
 			try {
 				// Parsed per subscriber so that handlers never share (and mutate) one object.
-				message = decodeMessage(raw);
+				messages = decodeMessages(raw);
 			} catch (error) {
 				report(onError, error, channel.topic);
 				return;
 			}
-			if (!message) {
+			if (!messages) {
 				report(onError, new Error("Ignored a malformed bus message"), channel.topic);
 				return;
 			}
-			invokeHandler(subscription.handler, message, onError);
+			for (const message of messages) invokeHandler(subscription.handler, message, onError);
 		}
 	};
 
@@ -90,6 +91,13 @@ export function createRedisBus(options: RedisBusOptions): EventBus {
 			assertOpen();
 			assertValidTopic(topic);
 			await publisher.publish(channelFor(topic), encodeMessage(topic, payload, clock.now()));
+		},
+
+		async publishMany(topic, payloads) {
+			assertOpen();
+			assertValidTopic(topic);
+			if (payloads.length === 0) return;
+			await publisher.publish(channelFor(topic), encodeMessages(topic, payloads, clock.now()));
 		},
 
 		async subscribe(topic, handler) {

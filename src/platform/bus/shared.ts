@@ -50,16 +50,22 @@ export function encodeMessage(topic: string, payload: unknown, publishedAt: Date
 	return JSON.stringify(message);
 }
 
-/** Parses a wire message; `undefined` when it is not one of ours. */
-export function decodeMessage(raw: string): BusMessage<unknown> | undefined {
+/** Several messages of one topic as one wire message: a JSON array of messages. */
+export function encodeMessages(topic: string, payloads: unknown[], publishedAt: Date): string {
+	const at = publishedAt.toISOString();
+	return JSON.stringify(payloads.map((payload): BusMessage<unknown> => ({ topic, payload, publishedAt: at })));
+}
+
+const isMessage = (value: unknown): value is BusMessage<unknown> =>
+	typeof value === "object" &&
+	value !== null &&
+	typeof (value as BusMessage).topic === "string" &&
+	typeof (value as BusMessage).publishedAt === "string";
+
+/** Parses a wire message (one message, or an array of them); `undefined` when it is not one of ours. */
+export function decodeMessages(raw: string): BusMessage<unknown>[] | undefined {
 	const parsed: unknown = JSON.parse(raw);
-	if (
-		typeof parsed === "object" &&
-		parsed !== null &&
-		typeof (parsed as BusMessage).topic === "string" &&
-		typeof (parsed as BusMessage).publishedAt === "string"
-	) {
-		return parsed as BusMessage<unknown>;
-	}
+	if (isMessage(parsed)) return [parsed];
+	if (Array.isArray(parsed) && parsed.every(isMessage)) return parsed;
 	return undefined;
 }

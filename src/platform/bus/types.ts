@@ -13,6 +13,8 @@ export type Unsubscribe = () => Promise<void>;
 export interface EventBus {
 	/** Delivers to every subscriber of the topic in every process (Redis) or in this process (memory). */
 	publish<T>(topic: string, payload: T): Promise<void>;
+	/** Publishes several messages on one topic as one (one round trip); each is delivered as if published alone, in order. */
+	publishMany<T>(topic: string, payloads: T[]): Promise<void>;
 	subscribe<T>(topic: string, handler: (message: BusMessage<T>) => void | Promise<void>): Promise<Unsubscribe>;
 	close(): Promise<void>;
 }

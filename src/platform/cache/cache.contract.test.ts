@@ -113,6 +113,36 @@ describe(`cache contract (${backend})`, () => {
 		expect(await cache.setIfAbsent("doomed", "again", 5_000)).toBe(true);
 	});
 
+	it("getMany, setMany and deleteMany work on several keys at once, in order", async () => {
+		expect(await cache.getMany([])).toEqual([]);
+		await cache.setMany(
+			[
+				{ key: "many:a", value: "1" },
+				{ key: "many:b", value: "2" },
+			],
+			5_000,
+		);
+		await cache.setMany([], 5_000);
+		expect(await cache.getMany(["many:b", "many:missing", "many:a"])).toEqual(["2", undefined, "1"]);
+		await cache.deleteMany(["many:a", "many:missing"]);
+		await cache.deleteMany([]);
+		expect(await cache.getMany(["many:a", "many:b"])).toEqual([undefined, "2"]);
+	});
+
+	it("setMany gives every key the TTL", async () => {
+		await cache.setMany(
+			[
+				{ key: "many:short1", value: "x" },
+				{ key: "many:short2", value: "y" },
+			],
+			200,
+		);
+		expect(await cache.getMany(["many:short1", "many:short2"])).toEqual(["x", "y"]);
+		await sleep(300);
+		expect(await cache.getMany(["many:short1", "many:short2"])).toEqual([undefined, undefined]);
+		await expect(cache.setMany([{ key: "many:bad", value: "z" }], 0)).rejects.toThrow();
+	});
+
 	it("rejects operations after close", async () => {
 		const closing = makeCache();
 		await closing.close();

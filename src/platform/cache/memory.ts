@@ -38,9 +38,20 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
 			return store.get(key);
 		},
 
+		async getMany(keys) {
+			assertOpen();
+			return keys.map((key) => store.get(key));
+		},
+
 		async set(key, value, ttlMs) {
 			assertOpen();
 			store.set(key, value, { ttl: toTtlMs(ttlMs) });
+		},
+
+		async setMany(entries, ttlMs) {
+			assertOpen();
+			const ttl = toTtlMs(ttlMs);
+			for (const { key, value } of entries) store.set(key, value, { ttl });
 		},
 
 		async setIfAbsent(key, value, ttlMs) {
@@ -75,6 +86,11 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
 		async delete(key) {
 			assertOpen();
 			store.delete(key);
+		},
+
+		async deleteMany(keys) {
+			assertOpen();
+			for (const key of keys) store.delete(key);
 		},
 
 		async close() {

@@ -10,6 +10,15 @@ export interface RedisCacheOptions {
 	prefix: string;
 }
 
+/**
+ * SET with PX for every key: one command for a whole batch, where a pipeline would cost a command
+ * object and a reply per key. Redis keeps the compiled script, keyed by its hash.
+ */
+const SET_MANY = `
+local ttl = ARGV[#ARGV]
+for i, key in ipairs(KEYS) do redis.call('SET', key, ARGV[i], 'PX', ttl) end
+return #KEYS`;
+
 /** A {@link Cache} on Redis, shared by every process using the same prefix. */
 export function createRedisCache(options: RedisCacheOptions): Cache {
 	const { client, prefix } = options;
@@ -28,9 +37,29 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
 			return value ?? undefined;
 		},
 
+		async getMany(keys) {
+			assertOpen();
+			if (keys.length === 0) return [];
+			const values = await client.mget(keys.map(keyFor));
+			return values.map((value) => value ?? undefined);
+		},
+
 		async set(key, value, ttlMs) {
 			assertOpen();
 			await client.set(keyFor(key), value, "PX", toTtlMs(ttlMs));
+		},
+
+		async setMany(entries, ttlMs) {
+			assertOpen();
+			const ttl = toTtlMs(ttlMs);
+			if (entries.length === 0) return;
+			await client.eval(
+				SET_MANY,
+				entries.length,
+				...entries.map((e) => keyFor(e.key)),
+				...entries.map((e) => e.value),
+				ttl,
+			);
 		},
 
 		async setIfAbsent(key, value, ttlMs) {
@@ -57,6 +86,12 @@ export function createRedisCache(options: RedisCacheOptions): Cache {
 		async delete(key) {
 			assertOpen();
 			await client.del(keyFor(key));
+		},
+
+		async deleteMany(keys) {
+			assertOpen();
+			if (keys.length === 0) return;
+			await client.del(...keys.map(keyFor));
 		},
 
 		async close() {
