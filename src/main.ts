@@ -90,20 +90,29 @@ export function buildCli(): Command {
 		.addOption(tenantOption())
 		.addOption(new Option("--role <role>", "role of the key").choices(roles).makeOptionMandatory())
 		.option("--description <text>", "what the key is for")
+		.option("--agent", "a key for an automated responder: alerts it resolves with notes teach the knowledge base")
 		.option("--json", "print JSON")
-		.action(async (options: { tenant: string; role: (typeof roles)[number]; description?: string; json?: boolean }) => {
-			const { key, apiKey } = await withContainer(program, ({ tenants }) =>
-				tenants.createApiKey(
-					{ tenantSlug: options.tenant, role: options.role, description: options.description },
-					cliActor,
-				),
-			);
-			if (options.json) {
-				console.log(JSON.stringify({ key, id: apiKey.id, tenant: options.tenant, role: apiKey.role }));
-			} else {
-				console.log(`Created ${apiKey.role} key ${apiKey.id} for tenant ${options.tenant}. Store it now:\n${key}`);
-			}
-		});
+		.action(
+			async (options: {
+				tenant: string;
+				role: (typeof roles)[number];
+				description?: string;
+				agent?: boolean;
+				json?: boolean;
+			}) => {
+				const { key, apiKey } = await withContainer(program, ({ tenants }) =>
+					tenants.createApiKey(
+						{ tenantSlug: options.tenant, role: options.role, description: options.description, agent: options.agent },
+						cliActor,
+					),
+				);
+				if (options.json) {
+					console.log(JSON.stringify({ key, id: apiKey.id, tenant: options.tenant, role: apiKey.role }));
+				} else {
+					console.log(`Created ${apiKey.role} key ${apiKey.id} for tenant ${options.tenant}. Store it now:\n${key}`);
+				}
+			},
+		);
 	apikey
 		.command("list")
 		.description("List a tenant's API keys (never the keys themselves)")

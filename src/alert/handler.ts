@@ -2,11 +2,11 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { EventBus } from "../platform/bus/index.ts";
 import { actorOf, tenantPrincipal } from "../tenant/index.ts";
-import type { SeverityRule } from "./rules.ts";
+import { labelMatcherSchema, type SeverityRule } from "./rules.ts";
 import type { SeverityRuleApi } from "./rules-service.ts";
 import { type AlertApi, alertTopic } from "./service.ts";
 import type { Alert, AlertEvent } from "./store.ts";
-import { alertSources, alertStatuses, labelText, severities } from "./types.ts";
+import { alertSources, alertStatuses, severities } from "./types.ts";
 
 export interface AlertRoutesOptions {
 	alerts: AlertApi;
@@ -17,6 +17,16 @@ export interface AlertRoutesOptions {
 }
 
 const dateTime = z.string().meta({ format: "date-time" });
+
+const knowledgeBaseDto = z
+	.object({
+		id: z.uuid(),
+		title: z.string(),
+		solution: z.string().meta({ description: "Markdown: how this was fixed before" }),
+		rootCause: z.string(),
+		runbooks: z.array(z.object({ id: z.uuid(), title: z.string() })),
+	})
+	.meta({ id: "AlertKnowledge", description: "The knowledge-base entry that explains this alert" });
 
 export const alertDto = z
 	.object({
@@ -201,12 +211,14 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app
 				tags,
 				summary: "An alert with its timeline",
 				params: z.object({ id: z.uuid() }),
-				response: { 200: z.object({ alert: alertDto, timeline: z.array(eventDto) }) },
+				response: {
+					200: z.object({ alert: alertDto, timeline: z.array(eventDto), knowledgeBase: knowledgeBaseDto.nullable() }),
+				},
 			},
 		},
 		async (request) => {
-			const { alert, events } = await alerts.get(tenantPrincipal(request).tenant, request.params.id);
-			return { alert: toAlertDto(alert), timeline: events.map(toEventDto) };
+			const { alert, events, knowledgeBase } = await alerts.get(tenantPrincipal(request).tenant, request.params.id);
+			return { alert: toAlertDto(alert), timeline: events.map(toEventDto), knowledgeBase: knowledgeBase ?? null };
 		},
 	);
 
@@ -248,7 +260,7 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app
 			const alert = await alerts.resolve(
 				principal.tenant,
 				request.params.id,
-				actorName(principal),
+				{ name: actorName(principal), kind: principal.agent ? "agent" : "member" },
 				request.body?.notes,
 			);
 			return { alert: toAlertDto(alert) };
@@ -256,20 +268,11 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app
 	);
 };
 
-const matcherDto = z
-	.object({
-		label: labelText.pipe(z.string().min(1)),
-		op: z.enum(["=", "!=", "=~", "!~"]),
-		value: labelText,
-	})
-	.strict()
-	.meta({ id: "LabelMatcher", description: "Alertmanager-style matcher; regexes match the whole value" });
-
 const ruleInput = z
 	.object({
 		name: z.string().min(1).max(200),
 		position: z.number().int().min(0).max(1_000_000).meta({ description: "Lower positions are tried first" }),
-		matchers: z.array(matcherDto).min(1).max(50),
+		matchers: z.array(labelMatcherSchema).min(1).max(50),
 		severity: z.enum(severities),
 		enabled: z.boolean().default(true),
 	})
@@ -280,7 +283,7 @@ const ruleDto = z
 		id: z.uuid(),
 		name: z.string(),
 		position: z.number().int(),
-		matchers: z.array(matcherDto),
+		matchers: z.array(labelMatcherSchema),
 		severity: z.enum(severities),
 		enabled: z.boolean(),
 		version: z.number().int(),

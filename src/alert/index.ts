@@ -3,18 +3,21 @@
 export { createDedupWindow, type DedupWindow } from "./dedup.ts";
 export { type AlertRoutesOptions, alertRoutes, alertRuleRoutes } from "./handler.ts";
 export { type AlertMetrics, createAlertMetrics } from "./metrics.ts";
-export type { LabelMatcher, SeverityRule } from "./rules.ts";
+export { assertValidMatchers, type LabelMatcher, labelMatcherSchema, matchesAll, type SeverityRule } from "./rules.ts";
 export { createSeverityRuleService, type SeverityRuleApi } from "./rules-service.ts";
 export {
 	type AlertApi,
+	type AlertResolution,
 	type AlertServiceDeps,
 	alertTopic,
 	createAlertService,
 	type EscalationStarter,
 	type IngestOutcome,
 	type IngestResult,
+	type KnowledgeBaseEntryView,
 	type KnowledgeBaseMatch,
 	type KnowledgeBaseSearcher,
+	type Responder,
 } from "./service.ts";
 export type { Alert, AlertEvent } from "./store.ts";
 export {

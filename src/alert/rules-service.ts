@@ -2,7 +2,7 @@ import type { Clock } from "../platform/clock.ts";
 import type { Db } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
 import { type Actor, type TenantRef, writeAudit } from "../tenant/index.ts";
-import { compileMatcherRegex, type SeverityRule } from "./rules.ts";
+import { assertValidMatchers, type SeverityRule } from "./rules.ts";
 import type { RuleInput } from "./rules-store.ts";
 import * as store from "./rules-store.ts";
 
@@ -24,19 +24,7 @@ export interface SeverityRuleApi {
  */
 const RULE_CACHE_MS = 5_000;
 
-function validate(input: RuleInput): void {
-	input.matchers.forEach((matcher, i) => {
-		if (matcher.op !== "=~" && matcher.op !== "!~") return;
-		try {
-			compileMatcherRegex(matcher.value);
-		} catch (error) {
-			const message = `not a valid regular expression: ${(error as Error).message}`;
-			throw new AppError("validation", "alert_rule.invalid_regex", `Matcher ${i}: ${message}`, {
-				fields: [{ path: `body.matchers.${i}.value`, message }],
-			});
-		}
-	});
-}
+const validate = (input: RuleInput) => assertValidMatchers(input.matchers, "alert_rule.invalid_regex");
 
 const notFound = (id: string) => new AppError("not_found", "alert_rule.not_found", `Alert rule ${id} does not exist`);
 

@@ -26,13 +26,52 @@ export interface EscalationStarter {
 export interface KnowledgeBaseMatch {
 	id: string;
 	title: string;
+	/** Markdown. */
 	solution: string;
 }
 
-/** What the incident domain offers the pipeline for enrichment. */
+/** The entry as shown with an alert: its fix and the runbooks it links. */
+export interface KnowledgeBaseEntryView extends KnowledgeBaseMatch {
+	rootCause: string;
+	runbooks: { id: string; title: string }[];
+}
+
+/** Who resolved an alert: a person, an automated agent, or the sender that reported it resolved. */
+export interface Responder {
+	/** Recorded as the actor, e.g. `api_key:<id>`. */
+	name: string;
+	kind: "member" | "agent";
+}
+
+/** What the knowledge base learns from when an alert resolves (spec §4.3). */
+export interface AlertResolution {
+	alertId: string;
+	fingerprint: string;
+	title: string;
+	labels: Record<string, string>;
+	/** The entry matched at ingest, if any. */
+	kbIncidentId: string | null;
+	startsAt: Date;
+	acknowledgedAt: Date | null;
+	resolvedAt: Date;
+	resolvedBy: { name: string; kind: Responder["kind"] | "source" };
+	notes: string | null;
+}
+
+/**
+ * What the incident domain offers the pipeline. Matching takes a payload's alerts at once, so
+ * enrichment costs a round trip per payload, not per alert.
+ */
 export interface KnowledgeBaseSearcher {
-	searchByFingerprint(tenant: TenantRef, fingerprint: string): Promise<KnowledgeBaseMatch | undefined>;
-	searchByText(tenant: TenantRef, text: string, limit: number): Promise<KnowledgeBaseMatch[]>;
+	/** For each alert, the entry that explains it: fingerprint first, then label matchers, then title. */
+	matchAlerts(
+		tenant: TenantRef,
+		alerts: { fingerprint: string; labels: Record<string, string>; title: string }[],
+	): Promise<(KnowledgeBaseMatch | undefined)[]>;
+	/** The entry to show with an alert (following merges). */
+	entry(tenant: TenantRef, id: string): Promise<KnowledgeBaseEntryView | undefined>;
+	/** Learns from a resolution; returns the entry the alert belongs to, if known. */
+	alertResolved(tenant: TenantRef, resolution: AlertResolution): Promise<{ incidentId: string | null }>;
 }
 
 export type IngestOutcome = "created" | "deduplicated" | "resolved" | "acknowledged" | "ignored";
@@ -51,9 +90,13 @@ export interface AlertApi {
 	/** Runs a webhook's alerts through the pipeline; resolves once they are durable. */
 	ingest(tenant: TenantRef, alerts: IncomingAlert[], actor: string): Promise<IngestResult>;
 	list(tenant: TenantRef, filter: Omit<AlertFilter, "after"> & { cursor?: string }): Promise<AlertPage>;
-	get(tenant: TenantRef, id: string): Promise<{ alert: Alert; events: AlertEvent[] }>;
+	/** The alert, its timeline, and the knowledge-base entry that explains it (its fix, its runbooks). */
+	get(
+		tenant: TenantRef,
+		id: string,
+	): Promise<{ alert: Alert; events: AlertEvent[]; knowledgeBase: KnowledgeBaseEntryView | undefined }>;
 	acknowledge(tenant: TenantRef, id: string, by: string): Promise<Alert>;
-	resolve(tenant: TenantRef, id: string, by: string, notes?: string): Promise<Alert>;
+	resolve(tenant: TenantRef, id: string, by: Responder, notes?: string): Promise<Alert>;
 	/** Flushes pending counters; call on shutdown. */
 	close(): Promise<void>;
 }
@@ -188,17 +231,19 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		}));
 	}
 
-	async function enrich(tenant: TenantRef, alert: Prepared): Promise<string | null> {
-		if (!knowledgeBase) return null;
+	/** The knowledge-base entry of each alert, by id; never fails the payload. */
+	async function enrich(tenant: TenantRef, alerts: Prepared[]): Promise<(string | null)[]> {
+		if (!knowledgeBase || alerts.length === 0) return alerts.map(() => null);
 		try {
-			const exact = await knowledgeBase.searchByFingerprint(tenant, alert.fingerprint);
-			if (exact) return exact.id;
-			const [best] = await knowledgeBase.searchByText(tenant, alert.incoming.title, 1);
-			return best?.id ?? null;
+			const matches = await knowledgeBase.matchAlerts(
+				tenant,
+				alerts.map((a) => ({ fingerprint: a.fingerprint, labels: a.incoming.labels, title: a.incoming.title })),
+			);
+			return matches.map((match) => match?.id ?? null);
 		} catch (error) {
 			// A knowledge base that fails must not cost us the alert.
 			onError(error, "knowledge base search");
-			return null;
+			return alerts.map(() => null);
 		}
 	}
 
@@ -209,7 +254,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 	async function afterCommit(
 		tenant: TenantRef,
 		opened: store.UpsertResult[],
-		resolved: { id: string; fingerprint: string }[],
+		resolved: Alert[],
 		acknowledged: { id: string; fingerprint: string }[],
 		titles: Map<string, string>,
 	): Promise<void> {
@@ -241,6 +286,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		for (const row of resolved) {
 			events.push({ type: "alert.resolved", alertId: row.id, fingerprint: row.fingerprint });
 			work.push(escalation.stop(tenant, row.id, "resolved").catch((error) => onError(error, "escalation stop")));
+			work.push(learn(tenant, row, { name: row.resolvedBy ?? "", kind: "source" }, null));
 		}
 		for (const row of acknowledged) {
 			events.push({ type: "alert.acknowledged", alertId: row.id, fingerprint: row.fingerprint });
@@ -261,7 +307,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		by: string,
 	): Promise<{
 		opened: store.UpsertResult[];
-		resolved: { id: string; fingerprint: string; severity: Severity }[];
+		resolved: Alert[];
 		acknowledged: { id: string; fingerprint: string }[];
 	}> {
 		if (resolving.length === 0 && acknowledging.length === 0) {
@@ -335,11 +381,14 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 
 		const misses = [...byFingerprint.values()];
 		let opened: store.UpsertResult[] = [];
-		let resolved: { id: string; fingerprint: string; severity: Severity }[] = [];
+		let resolved: Alert[] = [];
 		let acknowledged: { id: string; fingerprint: string }[] = [];
 		if (misses.length > 0 || resolving.length > 0 || acknowledging.length > 0) {
 			const kbIds = await inSpan("alert.enrich", { alerts: misses.length }, () =>
-				Promise.all(misses.map((m) => enrich(tenant, m.alert))),
+				enrich(
+					tenant,
+					misses.map((m) => m.alert),
+				),
 			);
 			const now = clock.now();
 			const by = `source:${actor}`;
@@ -397,13 +446,45 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		return { alerts: results };
 	}
 
+	/** Tells the knowledge base (spec §4.3) and links the alert to the entry it turned out to be. */
+	async function learn(
+		tenant: TenantRef,
+		alert: Alert,
+		resolvedBy: AlertResolution["resolvedBy"],
+		notes: string | null,
+	): Promise<void> {
+		if (!knowledgeBase) return;
+		try {
+			const { incidentId } = await knowledgeBase.alertResolved(tenant, {
+				alertId: alert.id,
+				fingerprint: alert.fingerprint,
+				title: alert.title,
+				labels: alert.labels,
+				kbIncidentId: alert.kbIncidentId,
+				startsAt: alert.startsAt,
+				acknowledgedAt: alert.acknowledgedAt,
+				resolvedAt: alert.resolvedAt ?? clock.now(),
+				resolvedBy,
+				notes,
+			});
+			if (incidentId && incidentId !== alert.kbIncidentId) {
+				await store.linkIncident(db, tenant.schema, alert.id, incidentId);
+				alert.kbIncidentId = incidentId;
+			}
+		} catch (error) {
+			// The resolution stands; only the learning is lost, and it is logged.
+			onError(error, "knowledge base learning");
+		}
+	}
+
 	async function changeStatus(
 		tenant: TenantRef,
 		id: string,
 		action: "acknowledge" | "resolve",
-		by: string,
+		responder: Responder,
 		notes?: string,
 	): Promise<Alert> {
+		const by = responder.name;
 		const now = clock.now();
 		const result = await db.transaction().execute(async (trx) => {
 			const alert = await store.findAlertForUpdate(trx, tenant.schema, id);
@@ -440,6 +521,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 			await escalation
 				.stop(tenant, id, action === "acknowledge" ? "acknowledged" : "resolved")
 				.catch((error) => onError(error, "escalation stop"));
+			if (action === "resolve") await learn(tenant, result.alert, responder, notes ?? null);
 		}
 		return result.alert;
 	}
@@ -455,9 +537,18 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		async get(tenant, id) {
 			const alert = await store.findAlert(db, tenant.schema, id);
 			if (!alert) throw new AppError("not_found", "alert.not_found", `Alert ${id} does not exist`);
-			return { alert, events: await store.listEvents(db, tenant.schema, id) };
+			const [events, knowledge] = await Promise.all([
+				store.listEvents(db, tenant.schema, id),
+				alert.kbIncidentId && knowledgeBase
+					? knowledgeBase.entry(tenant, alert.kbIncidentId).catch((error) => {
+							onError(error, "knowledge base entry");
+							return undefined;
+						})
+					: undefined,
+			]);
+			return { alert, events, knowledgeBase: knowledge };
 		},
-		acknowledge: (tenant, id, by) => changeStatus(tenant, id, "acknowledge", by),
+		acknowledge: (tenant, id, by) => changeStatus(tenant, id, "acknowledge", { name: by, kind: "member" }),
 		resolve: (tenant, id, by, notes) => changeStatus(tenant, id, "resolve", by, notes),
 		async close() {
 			await Promise.all(allBatchers.flatMap((batchers) => [...batchers.values()].map((b) => b.drain())));

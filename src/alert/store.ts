@@ -265,17 +265,26 @@ export async function resolveOpenByFingerprint(
 	items: { fingerprint: string; endsAt: Date | null }[],
 	at: Date,
 	by: string,
-): Promise<{ id: string; fingerprint: string; severity: Severity }[]> {
+): Promise<Alert[]> {
 	if (items.length === 0) return [];
 	const values = sql.join(items.map((i) => sql`(${i.fingerprint}::text, ${i.endsAt}::timestamptz)`));
-	const { rows } = await sql<{ id: string; fingerprint: string; severity: Severity }>`
+	const { rows } = await sql<Selectable<AlertTables["alerts"]>>`
 		update ${sql.id(schema, "alerts")} as a
 		set status = 'resolved', ends_at = coalesce(v.ends_at, ${at}), resolved_at = ${at},
 			resolved_by = ${by}, last_seen_at = ${at}
 		from (values ${values}) as v(fingerprint, ends_at)
 		where a.fingerprint = v.fingerprint and a.status <> 'resolved'
-		returning a.id, a.fingerprint, a.severity`.execute(trx);
-	return rows;
+		returning a.*`.execute(trx);
+	return rows.map(alertFromRow);
+}
+
+/** Links an alert to the knowledge-base entry it turned out to be. */
+export async function linkIncident(db: Db, schema: string, alertId: string, incidentId: string): Promise<void> {
+	await tables(db, schema)
+		.updateTable("alerts")
+		.set({ kb_incident_id: incidentId })
+		.where("id", "=", alertId)
+		.execute();
 }
 
 /** Acknowledges the firing alerts with these fingerprints (senders such as PagerDuty's API). */

@@ -6,9 +6,15 @@ import {
 	createDedupWindow,
 	createSeverityRuleService,
 	type EscalationStarter,
-	type KnowledgeBaseSearcher,
 	type SeverityRuleApi,
 } from "../alert/index.ts";
+import {
+	createKbMetrics,
+	createKnowledgeBase,
+	createRunbookService,
+	type KnowledgeBaseApi,
+	type RunbookApi,
+} from "../incident/index.ts";
 import { createMemoryBus, createRedisBus, type EventBus } from "../platform/bus/index.ts";
 import { type Cache, createMemoryCache, createRedisCache } from "../platform/cache/index.ts";
 import { type Clock, systemClock } from "../platform/clock.ts";
@@ -34,6 +40,8 @@ export interface Container {
 	tenants: TenantApi;
 	alerts: AlertApi;
 	alertRules: SeverityRuleApi;
+	knowledgeBase: KnowledgeBaseApi;
+	runbooks: RunbookApi;
 	readiness: ReadinessCheck[];
 	close(): Promise<void>;
 }
@@ -46,8 +54,6 @@ export interface ContainerOptions {
 	database?: Database;
 	/** Until the escalation engine exists nothing pages; tests pass a recorder. */
 	escalation?: EscalationStarter;
-	/** The knowledge base that enriches alerts (the incident domain provides it). */
-	knowledgeBase?: KnowledgeBaseSearcher;
 }
 
 /** Logs what would page: the escalation engine replaces this. */
@@ -66,7 +72,6 @@ export async function createContainer({
 	clock = systemClock,
 	database,
 	escalation,
-	knowledgeBase,
 }: ContainerOptions): Promise<Container> {
 	const onError = (component: string) => (error: unknown) =>
 		logger.error({ err: error, component }, `${component} error`);
@@ -121,6 +126,8 @@ export async function createContainer({
 
 	const metrics = createMetrics();
 	const alertRules = createSeverityRuleService({ db: database.db, clock });
+	const knowledgeBase = createKnowledgeBase({ db: database.db, clock, metrics: createKbMetrics(metrics.registry) });
+	const runbooks = createRunbookService({ db: database.db, clock });
 	const alerts = createAlertService({
 		rules: alertRules,
 		db: database.db,
@@ -146,6 +153,8 @@ export async function createContainer({
 		tenants,
 		alerts,
 		alertRules,
+		knowledgeBase,
+		runbooks,
 		readiness,
 		async close() {
 			await alerts.close();

@@ -1,6 +1,6 @@
 import closeWithGrace from "close-with-grace";
 import type { FastifyInstance } from "fastify";
-import type { EscalationStarter, KnowledgeBaseSearcher } from "../alert/index.ts";
+import type { EscalationStarter } from "../alert/index.ts";
 import type { Database } from "../platform/db/index.ts";
 import { createLogger, type Logger } from "../platform/log.ts";
 import { startTracing } from "../platform/tracing.ts";
@@ -46,7 +46,6 @@ export interface StartOptions {
 	logger?: Logger;
 	firstStart?: boolean;
 	escalation?: EscalationStarter;
-	knowledgeBase?: KnowledgeBaseSearcher;
 }
 
 export async function startServer(
@@ -63,7 +62,6 @@ export async function startServer(
 		logger,
 		database: options.database,
 		escalation: options.escalation,
-		knowledgeBase: options.knowledgeBase,
 	});
 	let app: FastifyInstance | undefined;
 	let worker: Worker | undefined;
@@ -88,6 +86,8 @@ export async function startServer(
 							tenants: container.tenants,
 							alerts: container.alerts,
 							alertRules: container.alertRules,
+							knowledgeBase: container.knowledgeBase,
+							runbooks: container.runbooks,
 							bus: container.bus,
 							maxAlertsPerRequest: config.maxAlertsPerRequest,
 						},

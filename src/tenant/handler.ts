@@ -24,6 +24,10 @@ const apiKeyDto = z
 		prefix: z.string().meta({ description: "The key's first characters, to recognise it" }),
 		role: z.enum(roles),
 		integration: z.string().nullable().meta({ description: "Set when the key only sends alerts to this webhook" }),
+		agent: z.boolean().meta({
+			description:
+				"An automated responder's key: alerts it resolves with notes become knowledge-base entries for review",
+		}),
 		description: z.string(),
 		createdBy: z.string(),
 		createdAt: z.string().meta({ format: "date-time" }),
@@ -41,6 +45,10 @@ const createKeyBody = z
 	.object({
 		role: z.enum(roles),
 		description: z.string().max(200).optional(),
+		agent: z
+			.boolean()
+			.optional()
+			.meta({ description: "A key for an automated responder (an AI SRE agent); default false" }),
 	})
 	.strict();
 
@@ -56,6 +64,7 @@ const toApiKeyDto = (key: ApiKey) => ({
 	prefix: key.prefix,
 	role: key.role,
 	integration: key.integration,
+	agent: key.agent,
 	description: key.description,
 	createdBy: key.createdBy,
 	createdAt: key.createdAt.toISOString(),

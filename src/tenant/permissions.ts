@@ -24,6 +24,16 @@ export const permissionTable = {
 	"alert_rules.read": everyone,
 	/** Create, change and delete the tenant's severity rules. */
 	"alert_rules.manage": ["admin", "manager"],
+	/** Read and search the knowledge base, its history and pending prompts. */
+	"kb.read": everyone,
+	/** Write knowledge-base entries (engineers document their fixes) and answer prompts. */
+	"kb.write": ["admin", "manager", "engineer"],
+	/** Merge duplicate entries: curation, for leads. */
+	"kb.merge": ["admin", "manager"],
+	/** Read runbooks and the templates. */
+	"runbooks.read": everyone,
+	/** Create, change and delete runbooks. */
+	"runbooks.write": ["admin", "manager", "engineer"],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof permissionTable;

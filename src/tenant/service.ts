@@ -25,7 +25,7 @@ export interface TenantApi {
 	migrateTenantSchemas(): Promise<{ slug: string; applied: string[] }[]>;
 	/** Creates a key and returns it in clear text: the only time it is ever visible. */
 	createApiKey(
-		input: { tenantSlug: string; role: Role; description?: string; integration?: string },
+		input: { tenantSlug: string; role: Role; description?: string; integration?: string; agent?: boolean },
 		actor: Actor,
 	): Promise<{ key: string; apiKey: ApiKey }>;
 	listApiKeys(tenantSlug: string): Promise<ApiKey[]>;
@@ -137,6 +137,7 @@ export function createTenantService({ db, clock, bus, adminToken, onBackgroundEr
 					key_prefix: displayPrefix(key),
 					role: input.role,
 					integration: input.integration ?? null,
+					agent: input.agent ?? false,
 					description: input.description ?? "",
 					created_by: createdBy,
 					last_used_at: null,
@@ -151,6 +152,7 @@ export function createTenantService({ db, clock, bus, adminToken, onBackgroundEr
 						prefix: created.prefix,
 						description: created.description,
 						integration: created.integration,
+						agent: created.agent,
 					},
 				});
 				return created;
@@ -209,6 +211,7 @@ export function createTenantService({ db, clock, bus, adminToken, onBackgroundEr
 						id: key.id,
 						role: key.role,
 						integration: key.integration,
+						agent: key.agent,
 						tenant: { id: tenant.id, slug: tenant.slug, schema: tenant.schema },
 					};
 					keyCache.set(hash, principal);

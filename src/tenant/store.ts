@@ -20,6 +20,7 @@ type PublicTables = {
 		key_prefix: string;
 		role: Role;
 		integration: string | null;
+		agent: Generated<boolean>;
 		description: string;
 		created_by: string;
 		created_at: Generated<Date>;
@@ -50,6 +51,7 @@ const apiKeyFromRow = (row: Selectable<PublicTables["api_keys"]>): ApiKey => ({
 	prefix: row.key_prefix,
 	role: row.role,
 	integration: row.integration,
+	agent: row.agent,
 	description: row.description,
 	createdBy: row.created_by,
 	createdAt: row.created_at,
@@ -63,6 +65,7 @@ const apiKeyColumns = [
 	"key_prefix",
 	"role",
 	"integration",
+	"agent",
 	"description",
 	"created_by",
 	"created_at",
@@ -157,6 +160,7 @@ export async function findApiKeyByHash(db: Db, keyHash: string): Promise<{ key: 
 			"k.key_prefix",
 			"k.role",
 			"k.integration",
+			"k.agent",
 			"k.description",
 			"k.created_by",
 			"k.created_at",

@@ -31,6 +31,8 @@ export interface ApiKey {
 	role: Role;
 	/** When set, the key only sends alerts to this integration's webhook (a URL-borne credential). */
 	integration: string | null;
+	/** An automated responder's key (an AI SRE agent): its resolutions teach the knowledge base. */
+	agent: boolean;
 	description: string;
 	createdBy: string;
 	createdAt: Date;
@@ -41,7 +43,7 @@ export interface ApiKey {
 /** Who is calling. */
 export type Principal =
 	| { type: "platform_admin"; id: string }
-	| { type: "api_key"; id: string; tenant: TenantRef; role: Role; integration: string | null };
+	| { type: "api_key"; id: string; tenant: TenantRef; role: Role; integration: string | null; agent: boolean };
 
 /**
  * What a route requires; every route declares one. `credentialInBody` names a body field that may

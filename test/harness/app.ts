@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import type { EscalationStarter, KnowledgeBaseSearcher } from "../../src/alert/index.ts";
+import type { EscalationStarter } from "../../src/alert/index.ts";
 import { type Config, loadConfig } from "../../src/app/config.ts";
 import { type Mode, type Running, startServer } from "../../src/app/serve.ts";
 import { openDatabase } from "../../src/platform/db/index.ts";
@@ -60,7 +60,6 @@ export async function startTestApp(
 		env?: Record<string, string>;
 		mode?: Mode;
 		escalation?: EscalationStarter;
-		knowledgeBase?: KnowledgeBaseSearcher;
 		/** Keep every log line (info and up) in `logs`, to check what a person would read. */
 		captureLogs?: boolean;
 		/**
@@ -96,7 +95,6 @@ export async function startTestApp(
 			: createLogger(config.logLevel),
 		firstStart: false,
 		escalation: options.escalation,
-		knowledgeBase: options.knowledgeBase,
 	});
 	const address = running.app.server.address();
 	if (!address || typeof address === "string") throw new Error("server has no TCP address");

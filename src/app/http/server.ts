@@ -10,6 +10,7 @@ import {
 	type ZodTypeProvider,
 } from "fastify-type-provider-zod";
 import { type AlertApi, alertRoutes, alertRuleRoutes, type SeverityRuleApi } from "../../alert/index.ts";
+import { type KnowledgeBaseApi, knowledgeBaseRoutes, type RunbookApi } from "../../incident/index.ts";
 import { webhookRoutes } from "../../integration/index.ts";
 import type { EventBus } from "../../platform/bus/index.ts";
 import type { Logger } from "../../platform/log.ts";
@@ -31,6 +32,8 @@ export interface HttpServerDeps {
 		tenants: TenantApi;
 		alerts: AlertApi;
 		alertRules: SeverityRuleApi;
+		knowledgeBase: KnowledgeBaseApi;
+		runbooks: RunbookApi;
 		bus: EventBus;
 		maxAlertsPerRequest: number;
 	};
@@ -111,6 +114,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 		await app.register(tenantRoutes, { tenants: deps.api.tenants });
 		await app.register(alertRoutes, { alerts: deps.api.alerts, bus: deps.api.bus });
 		await app.register(alertRuleRoutes, { rules: deps.api.alertRules });
+		await app.register(knowledgeBaseRoutes, { knowledgeBase: deps.api.knowledgeBase, runbooks: deps.api.runbooks });
 		await app.register(webhookRoutes, {
 			alerts: deps.api.alerts,
 			tenants: deps.api.tenants,
