@@ -9,16 +9,14 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { Redis } from "ioredis";
-import pg from "pg";
+import { reachable, root, scratchDatabase, writeResults } from "./lib.ts";
 
-const root = fileURLToPath(new URL("../", import.meta.url));
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const redisUrl = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -35,17 +33,6 @@ async function freePort(): Promise<number> {
 	const { port } = server.address() as net.AddressInfo;
 	await new Promise<void>((resolve) => server.close(() => resolve()));
 	return port;
-}
-
-async function reachable(url: string, fallbackPort: number): Promise<void> {
-	const { hostname, port } = new URL(url);
-	await new Promise<void>((resolve, reject) => {
-		const socket = net.connect(Number(port || fallbackPort), hostname, () => {
-			socket.end();
-			resolve();
-		});
-		socket.on("error", () => reject(new Error(`${url.replace(/\/\/[^@]*@/, "//")} is not reachable: start it first`)));
-	});
 }
 
 function start(command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
@@ -159,19 +146,9 @@ async function main(): Promise<void> {
 	await reachable(redisUrl, 6379);
 
 	// A database of our own, dropped at the end.
-	const dbName = `opswatch_bench_${randomBytes(4).toString("hex")}`;
-	const admin = new pg.Client({ connectionString: databaseUrl });
-	await admin.connect();
-	await admin.query(`create database ${dbName}`);
-	await admin.end();
-	const benchUrl = new URL(databaseUrl);
-	benchUrl.pathname = `/${dbName}`;
-	cleanups.push(async () => {
-		const client = new pg.Client({ connectionString: databaseUrl });
-		await client.connect();
-		await client.query(`drop database if exists ${dbName} with (force)`);
-		await client.end();
-	});
+	const scratch = await scratchDatabase(databaseUrl);
+	const dbName = scratch.name;
+	cleanups.push(scratch.drop);
 	const redisPrefix = `bench:${dbName}:`;
 	cleanups.push(async () => {
 		const redis = new Redis(redisUrl);
@@ -193,7 +170,7 @@ async function main(): Promise<void> {
 	const opswatch = start(process.execPath, [...heap, ...profile, "dist/src/main.js", "serve", "--mode=all"], {
 		OPSWATCH_HOST: "127.0.0.1",
 		OPSWATCH_PORT: String(opswatchPort),
-		OPSWATCH_DATABASE_URL: benchUrl.toString(),
+		OPSWATCH_DATABASE_URL: scratch.url,
 		OPSWATCH_DATABASE_POOL_SIZE: String(poolSize),
 		OPSWATCH_REDIS_URL: redisUrl,
 		OPSWATCH_REDIS_PREFIX: redisPrefix,
@@ -206,7 +183,7 @@ async function main(): Promise<void> {
 		"tsx",
 		"bench/baseline-server.ts",
 		String(baselinePort),
-		benchUrl.toString(),
+		scratch.url,
 		String(poolSize),
 	]);
 	const base = `http://127.0.0.1:${opswatchPort}`;
@@ -292,22 +269,11 @@ async function main(): Promise<void> {
 	if (alertmanager) console.log(`  vs Alertmanager in-memory ingest (50/request): ${results.alertmanager_ratio} ×`);
 	else console.log(`  Alertmanager not measured (${alertmanagerBinary} not installed)`);
 
-	mkdirSync(join(root, "bench/results"), { recursive: true });
-	const file = join(root, "bench/results/ingest.json");
-	writeFileSync(
-		file,
-		`${JSON.stringify(
-			{
-				bench: "ingest",
-				at: new Date().toISOString(),
-				node: process.version,
-				backend: "postgres+redis",
-				settings: { connections, duration_s: durationS, pool_size: poolSize },
-				results,
-			},
-			null,
-			2,
-		)}\n`,
+	const file = writeResults(
+		"ingest",
+		"postgres+redis",
+		{ connections, duration_s: durationS, pool_size: poolSize },
+		results,
 	);
 	console.log(`\nwrote ${file}`);
 }

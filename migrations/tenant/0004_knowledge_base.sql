@@ -60,12 +60,28 @@ create table incidents (
 	resolved_count integer not null default 0,
 	resolve_seconds_total double precision not null default 0,
 	-- Maintained by the trigger below: title and tags weigh most, then symptoms, then cause and solution.
-	search tsvector not null default ''::tsvector
+	search tsvector not null default ''::tsvector,
+	-- The title's lexemes (stemmed, no stop words): an alert whose title contains all of them is this incident.
+	title_lexemes text[] not null default '{}',
+	-- The rarest of them when written. An alert title can only contain all of an entry's lexemes if it
+	-- contains this one, so matching looks up entries by anchor: short lists, however large the base.
+	title_anchor text
 );
 create index incidents_fingerprints_idx on incidents using gin (fingerprints);
 create index incidents_search_idx on incidents using gin (search);
-create index incidents_title_trgm_idx on incidents using gin (title gin_trgm_ops);
+create index incidents_title_anchor_idx on incidents (title_anchor);
 create index incidents_updated_idx on incidents (updated_at desc, id desc);
+
+-- The words the knowledge base uses, for correcting typos in a search (the pg_trgm documentation's
+-- approach): a query word is replaced by the most similar known word, then searched for as usual.
+-- Insert-only: a word no entry uses any more only costs a search that finds nothing.
+create table incident_words (word text primary key);
+create index incident_words_trgm_idx on incident_words using gin (word gin_trgm_ops);
+
+-- How many entry titles use each lexeme (counted when a title is written; an upper bound).
+-- Writers of entries hold the tenant's knowledge-base advisory lock, so these upserts never run
+-- concurrently (two multi-row inserts locking the same words in different orders could deadlock).
+create table incident_title_terms (term text primary key, entries integer not null);
 
 create function incidents_search_vector() returns trigger language plpgsql as $$
 begin
@@ -75,6 +91,23 @@ begin
 		setweight(to_tsvector('english', new.symptoms), 'B') ||
 		setweight(to_tsvector('english', new.root_cause), 'C') ||
 		setweight(to_tsvector('english', new.solution), 'C');
+	-- Triggers run with the caller's search_path: every statement names the entry's own schema.
+	if tg_op = 'INSERT' or new.title is distinct from old.title then
+		new.title_lexemes := tsvector_to_array(to_tsvector('english', new.title));
+		execute format(
+			'insert into %I.incident_title_terms as t (term, entries) select unnest($1), 1
+			on conflict (term) do update set entries = t.entries + 1', tg_table_schema)
+		using new.title_lexemes;
+		execute format(
+			'select term from %I.incident_title_terms where term = any($1) order by entries, term limit 1',
+			tg_table_schema)
+		into new.title_anchor using new.title_lexemes;
+	end if;
+	execute format(
+		'insert into %I.incident_words (word) select w from unnest($1) as w where w ~ ''^[a-z]{3,40}$'' on conflict do nothing',
+		tg_table_schema)
+	using tsvector_to_array(to_tsvector('simple',
+		concat_ws(' ', new.title, array_to_string(new.tags, ' '), new.symptoms, new.root_cause, new.solution)));
 	return new;
 end
 $$;

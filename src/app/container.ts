@@ -23,7 +23,8 @@ import type { Logger } from "../platform/log.ts";
 import { createMetrics, type Metrics } from "../platform/metrics.ts";
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from "../platform/ratelimit/index.ts";
 import { createRedisClient } from "../platform/redis.ts";
-import { createTenantService, type TenantApi } from "../tenant/index.ts";
+import { createRosterService, type RosterApi } from "../roster/index.ts";
+import { createMemberService, createTenantService, type MemberApi, type TenantApi } from "../tenant/index.ts";
 import type { Config } from "./config.ts";
 import type { ReadinessCheck } from "./http/health.ts";
 
@@ -42,6 +43,8 @@ export interface Container {
 	alertRules: SeverityRuleApi;
 	knowledgeBase: KnowledgeBaseApi;
 	runbooks: RunbookApi;
+	members: MemberApi;
+	rosters: RosterApi;
 	readiness: ReadinessCheck[];
 	close(): Promise<void>;
 }
@@ -128,6 +131,14 @@ export async function createContainer({
 	const alertRules = createSeverityRuleService({ db: database.db, clock });
 	const knowledgeBase = createKnowledgeBase({ db: database.db, clock, metrics: createKbMetrics(metrics.registry) });
 	const runbooks = createRunbookService({ db: database.db, clock });
+	// Members and rosters know each other: a roster checks its participants are members, and a
+	// member in a roster cannot be removed. The closure breaks the cycle at construction.
+	const members = createMemberService({
+		db: database.db,
+		clock,
+		usage: (tenant, memberId) => rosters.memberUsage(tenant, memberId),
+	});
+	const rosters: RosterApi = createRosterService({ db: database.db, clock, members, tenants });
 	const alerts = createAlertService({
 		rules: alertRules,
 		db: database.db,
@@ -155,6 +166,8 @@ export async function createContainer({
 		alertRules,
 		knowledgeBase,
 		runbooks,
+		members,
+		rosters,
 		readiness,
 		async close() {
 			await alerts.close();

@@ -463,6 +463,10 @@ export function createKnowledgeBase({
 
 		async alertResolved(tenant, resolution: AlertResolution) {
 			const { fingerprint, resolvedBy, notes } = resolution;
+			// A sender resolving alerts of a tenant without entries teaches nothing: skip the queries.
+			if (resolvedBy.kind === "source" && !resolution.kbIncidentId && (await stateOf(tenant)).active === 0) {
+				return { incidentId: null };
+			}
 			let known = resolution.kbIncidentId ? await current(tenant, resolution.kbIncidentId) : undefined;
 			known ??= (await search.matchFingerprints(db, tenant.schema, [fingerprint])).get(fingerprint);
 			const occurrence = {

@@ -1,6 +1,8 @@
 import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { contactMethodTypes, type Member } from "./member-types.ts";
+import type { MemberApi } from "./members.ts";
 import { roles } from "./permissions.ts";
 import type { TenantApi } from "./service.ts";
 import { type Actor, type ApiKey, type Principal, type Tenant, tenantSlug } from "./types.ts";
@@ -249,6 +251,136 @@ export const tenantRoutes: FastifyPluginAsyncZod<TenantRoutesOptions> = async (a
 				actorOf(request),
 			);
 			return { apiKey: toApiKeyDto(revoked) };
+		},
+	);
+};
+
+const contactMethod = z
+	.object({
+		type: z.enum(contactMethodTypes),
+		value: z.string().trim().min(1).max(320),
+	})
+	.strict()
+	.superRefine((method, ctx) => {
+		// E.164, as Twilio and Vonage expect it; a Slack user id; an address.
+		const valid = {
+			phone: /^\+[1-9]\d{6,14}$/,
+			sms: /^\+[1-9]\d{6,14}$/,
+			slack: /^[UW][A-Z0-9]{2,20}$/,
+			email: /^[^\s@]+@[^\s@]+\.[^\s@]+$/,
+		}[method.type];
+		if (!valid.test(method.value)) {
+			const expected = {
+				phone: "an E.164 number such as +41441234567",
+				sms: "an E.164 number such as +41441234567",
+				slack: "a Slack user id such as U024BE7LH",
+				email: "an e-mail address",
+			}[method.type];
+			ctx.addIssue({ code: "custom", path: ["value"], message: `must be ${expected}` });
+		}
+	});
+
+const memberInput = z
+	.object({
+		name: z.string().trim().min(1).max(200),
+		email: z.email().max(320),
+		timeZone: z.string().min(1).max(64).meta({ description: "IANA zone, e.g. Europe/Zurich" }),
+		contactMethods: z.array(contactMethod).max(20).default([]),
+	})
+	.strict();
+
+const memberDto = z
+	.object({
+		id: z.uuid(),
+		name: z.string(),
+		email: z.string(),
+		timeZone: z.string(),
+		contactMethods: z.array(z.object({ type: z.enum(contactMethodTypes), value: z.string() })),
+		version: z.number().int(),
+		createdAt: z.string().meta({ format: "date-time" }),
+		updatedAt: z.string().meta({ format: "date-time" }),
+	})
+	.meta({ id: "Member", description: "Someone who can be on call; contact methods are tried in order" });
+
+const toMemberDto = (m: Member) => ({
+	...m,
+	createdAt: m.createdAt.toISOString(),
+	updatedAt: m.updatedAt.toISOString(),
+});
+
+/** The tenant's people (`/api/v1/members`): who can be on call and how to reach them. */
+export const memberRoutes: FastifyPluginAsyncZod<{ members: MemberApi }> = async (app, { members }) => {
+	const tags = ["members"];
+	const params = z.object({ id: z.uuid() });
+	const read = { auth: { permission: "members.read" as const } };
+	const manage = { auth: { permission: "members.manage" as const } };
+
+	app.get(
+		"/api/v1/members",
+		{
+			config: read,
+			schema: { tags, summary: "List members", response: { 200: z.object({ members: z.array(memberDto) }) } },
+		},
+		async (request) => ({ members: (await members.list(tenantPrincipal(request).tenant)).map(toMemberDto) }),
+	);
+
+	app.post(
+		"/api/v1/members",
+		{
+			config: manage,
+			schema: { tags, summary: "Add a member", body: memberInput, response: { 201: z.object({ member: memberDto }) } },
+		},
+		async (request, reply) => {
+			const member = await members.create(tenantPrincipal(request).tenant, request.body, actorOf(request));
+			return reply.status(201).send({ member: toMemberDto(member) });
+		},
+	);
+
+	app.get(
+		"/api/v1/members/:id",
+		{ config: read, schema: { tags, summary: "A member", params, response: { 200: z.object({ member: memberDto }) } } },
+		async (request) => ({ member: toMemberDto(await members.get(tenantPrincipal(request).tenant, request.params.id)) }),
+	);
+
+	app.put(
+		"/api/v1/members/:id",
+		{
+			config: manage,
+			schema: {
+				tags,
+				summary: "Replace a member; send the version you read (a stale one gets 409)",
+				params,
+				body: memberInput.extend({ version: z.number().int().min(1) }).strict(),
+				response: { 200: z.object({ member: memberDto }) },
+			},
+		},
+		async (request) => {
+			const { version, ...input } = request.body;
+			const member = await members.update(
+				tenantPrincipal(request).tenant,
+				request.params.id,
+				version,
+				input,
+				actorOf(request),
+			);
+			return { member: toMemberDto(member) };
+		},
+	);
+
+	app.delete(
+		"/api/v1/members/:id",
+		{
+			config: manage,
+			schema: {
+				tags,
+				summary: "Remove a member (refused while they take part in a roster)",
+				params,
+				response: { 204: z.null().meta({ description: "Removed" }) },
+			},
+		},
+		async (request, reply) => {
+			await members.remove(tenantPrincipal(request).tenant, request.params.id, actorOf(request));
+			return reply.status(204).send(null);
 		},
 	);
 };

@@ -1,7 +1,9 @@
 /** The tenant domain: tenants, API keys, roles and permissions, audit. Other code imports only this. */
 
 export { type AuditEntry, type AuditRecord, writeAudit } from "./audit.ts";
-export { actorOf, type TenantRoutesOptions, tenantPrincipal, tenantRoutes } from "./handler.ts";
+export { actorOf, memberRoutes, type TenantRoutesOptions, tenantPrincipal, tenantRoutes } from "./handler.ts";
+export { type ContactMethod, contactMethodTypes, type Member, type MemberInput } from "./member-types.ts";
+export { createMemberService, type MemberApi, type MemberServiceDeps } from "./members.ts";
 export { type Permission, permissions, permissionTable, type Role, roleHasPermission, roles } from "./permissions.ts";
 export { createTenantService, schemaForSlug, type TenantApi, type TenantServiceDeps } from "./service.ts";
 export {

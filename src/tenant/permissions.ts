@@ -30,6 +30,16 @@ export const permissionTable = {
 	"kb.write": ["admin", "manager", "engineer"],
 	/** Merge duplicate entries: curation, for leads. */
 	"kb.merge": ["admin", "manager"],
+	/** Read the tenant's members and their contact methods. */
+	"members.read": everyone,
+	/** Add, change and remove members. */
+	"members.manage": ["admin", "manager"],
+	/** Read rosters, who is on call, shifts, gaps and calendars. */
+	"rosters.read": everyone,
+	/** Create and change rosters, their layers and calendar feeds. */
+	"rosters.manage": ["admin", "manager"],
+	/** Add and remove overrides ("I'll take tonight"). */
+	"rosters.override": ["admin", "manager", "engineer"],
 	/** Read runbooks and the templates. */
 	"runbooks.read": everyone,
 	/** Create, change and delete runbooks. */

@@ -21,6 +21,8 @@ export interface TenantApi {
 	createTenant(input: { slug: string; name?: string }, actor: Actor): Promise<Tenant>;
 	listTenants(): Promise<Tenant[]>;
 	getTenant(slug: string): Promise<Tenant>;
+	/** The tenant with this id, if it exists (credentials that name a tenant by id, such as calendar feeds). */
+	findTenantById(id: string): Promise<Tenant | undefined>;
 	/** Brings every tenant schema up to the newest tenant migration. */
 	migrateTenantSchemas(): Promise<{ slug: string; applied: string[] }[]>;
 	/** Creates a key and returns it in clear text: the only time it is ever visible. */
@@ -116,6 +118,8 @@ export function createTenantService({ db, clock, bus, adminToken, onBackgroundEr
 		listTenants: () => store.listTenants(db),
 		getTenant,
 		countTenants: () => store.countTenants(db),
+
+		findTenantById: (id) => store.findTenantById(db, id),
 
 		async migrateTenantSchemas() {
 			const results = [];

@@ -103,6 +103,11 @@ export async function findTenantBySlug(db: Db, slug: string): Promise<Tenant | u
 	return row && tenantFromRow(row);
 }
 
+export async function findTenantById(db: Db, id: string): Promise<Tenant | undefined> {
+	const row = await tables(db).selectFrom("tenants").selectAll().where("id", "=", id).executeTakeFirst();
+	return row && tenantFromRow(row);
+}
+
 export async function countTenants(db: Db): Promise<number> {
 	const row = await tables(db)
 		.selectFrom("tenants")

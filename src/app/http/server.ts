@@ -13,9 +13,11 @@ import { type AlertApi, alertRoutes, alertRuleRoutes, type SeverityRuleApi } fro
 import { type KnowledgeBaseApi, knowledgeBaseRoutes, type RunbookApi } from "../../incident/index.ts";
 import { webhookRoutes } from "../../integration/index.ts";
 import type { EventBus } from "../../platform/bus/index.ts";
+import type { Clock } from "../../platform/clock.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { Metrics } from "../../platform/metrics.ts";
-import { type TenantApi, tenantRoutes } from "../../tenant/index.ts";
+import { type RosterApi, rosterRoutes } from "../../roster/index.ts";
+import { type MemberApi, memberRoutes, type TenantApi, tenantRoutes } from "../../tenant/index.ts";
 import { registerAdmission } from "./admission.ts";
 import { registerAuth } from "./auth.ts";
 import { registerErrorHandling } from "./errors.ts";
@@ -34,6 +36,9 @@ export interface HttpServerDeps {
 		alertRules: SeverityRuleApi;
 		knowledgeBase: KnowledgeBaseApi;
 		runbooks: RunbookApi;
+		members: MemberApi;
+		rosters: RosterApi;
+		clock: Clock;
 		bus: EventBus;
 		maxAlertsPerRequest: number;
 	};
@@ -115,6 +120,9 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 		await app.register(alertRoutes, { alerts: deps.api.alerts, bus: deps.api.bus });
 		await app.register(alertRuleRoutes, { rules: deps.api.alertRules });
 		await app.register(knowledgeBaseRoutes, { knowledgeBase: deps.api.knowledgeBase, runbooks: deps.api.runbooks });
+		await app.register(memberRoutes, { members: deps.api.members });
+		const clock = deps.api.clock;
+		await app.register(rosterRoutes, { rosters: deps.api.rosters, now: () => clock.now() });
 		await app.register(webhookRoutes, {
 			alerts: deps.api.alerts,
 			tenants: deps.api.tenants,

@@ -1,0 +1,55 @@
+/** What every benchmark needs: reachability checks, a scratch database, and the result file (DESIGN §8). */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+
+export const root = fileURLToPath(new URL("../", import.meta.url));
+
+/** Fails fast, with the address (without credentials), when a server the benchmark needs is down. */
+export async function reachable(url: string, fallbackPort: number): Promise<void> {
+	const { hostname, port } = new URL(url);
+	await new Promise<void>((resolve, reject) => {
+		const socket = net.connect(Number(port || fallbackPort), hostname, () => {
+			socket.end();
+			resolve();
+		});
+		socket.on("error", () => reject(new Error(`${url.replace(/\/\/[^@]*@/, "//")} is not reachable: start it first`)));
+	});
+}
+
+/** A database of the benchmark's own on the server at `serverUrl`; `drop` removes it. */
+export async function scratchDatabase(
+	serverUrl: string,
+): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+	const name = `opswatch_bench_${randomBytes(4).toString("hex")}`;
+	const run = async (statement: string) => {
+		const client = new pg.Client({ connectionString: serverUrl });
+		await client.connect();
+		try {
+			await client.query(statement);
+		} finally {
+			await client.end();
+		}
+	};
+	await run(`create database ${name}`);
+	const url = new URL(serverUrl);
+	url.pathname = `/${name}`;
+	return { name, url: url.toString(), drop: () => run(`drop database if exists ${name} with (force)`) };
+}
+
+/** Writes bench/results/<bench>.json in the shape of DESIGN §8; returns its path. */
+export function writeResults(
+	bench: string,
+	backend: string,
+	settings: Record<string, unknown>,
+	results: Record<string, unknown>,
+): string {
+	mkdirSync(join(root, "bench/results"), { recursive: true });
+	const file = join(root, `bench/results/${bench}.json`);
+	const body = { bench, at: new Date().toISOString(), node: process.version, backend, settings, results };
+	writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
+	return file;
+}

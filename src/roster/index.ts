@@ -1,0 +1,5 @@
+/** The roster domain: schedules, rotations, overrides, who is on call. Other code imports only this. */
+
+export { type RosterRoutesOptions, rosterRoutes } from "./handler.ts";
+export { createRosterService, type RosterApi, type RosterQuerier, type RosterServiceDeps } from "./service.ts";
+export type { OnCall, Shift } from "./types.ts";

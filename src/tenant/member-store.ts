@@ -1,0 +1,88 @@
+import type { ColumnType, Generated, Kysely, RawBuilder, Selectable } from "kysely";
+import { sql } from "kysely";
+import type { Db } from "../platform/db/index.ts";
+import type { Member, MemberInput } from "./member-types.ts";
+
+/** The tenant-schema table this store owns. */
+type MemberTables = {
+	members: {
+		id: Generated<string>;
+		name: string;
+		email: string;
+		time_zone: string;
+		contact_methods: ColumnType<Member["contactMethods"], RawBuilder<unknown>, RawBuilder<unknown>>;
+		version: Generated<number>;
+		created_at: Generated<Date>;
+		updated_at: Date;
+	};
+};
+
+const tables = (db: Db, schema: string): Kysely<MemberTables> => db.withSchema(schema).withTables<MemberTables>();
+const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
+
+const memberFromRow = (row: Selectable<MemberTables["members"]>): Member => ({
+	id: row.id,
+	name: row.name,
+	email: row.email,
+	timeZone: row.time_zone,
+	contactMethods: row.contact_methods,
+	version: row.version,
+	createdAt: row.created_at,
+	updatedAt: row.updated_at,
+});
+
+const writable = (input: MemberInput) => ({
+	name: input.name,
+	email: input.email,
+	time_zone: input.timeZone,
+	contact_methods: json(input.contactMethods),
+});
+
+export async function insertMember(db: Db, schema: string, input: MemberInput, at: Date): Promise<Member> {
+	const row = await tables(db, schema)
+		.insertInto("members")
+		.values({ ...writable(input), updated_at: at })
+		.returningAll()
+		.executeTakeFirstOrThrow();
+	return memberFromRow(row);
+}
+
+/** Applies the change only at `version`; undefined when someone changed it meanwhile. */
+export async function updateMember(
+	db: Db,
+	schema: string,
+	id: string,
+	version: number,
+	input: MemberInput,
+	at: Date,
+): Promise<Member | undefined> {
+	const row = await tables(db, schema)
+		.updateTable("members")
+		.set((eb) => ({ ...writable(input), updated_at: at, version: eb("version", "+", 1) }))
+		.where("id", "=", id)
+		.where("version", "=", version)
+		.returningAll()
+		.executeTakeFirst();
+	return row && memberFromRow(row);
+}
+
+export async function findMember(db: Db, schema: string, id: string): Promise<Member | undefined> {
+	const row = await tables(db, schema).selectFrom("members").selectAll().where("id", "=", id).executeTakeFirst();
+	return row && memberFromRow(row);
+}
+
+export async function findMembers(db: Db, schema: string, ids: string[]): Promise<Member[]> {
+	if (ids.length === 0) return [];
+	const rows = await tables(db, schema).selectFrom("members").selectAll().where("id", "in", ids).execute();
+	return rows.map(memberFromRow);
+}
+
+export async function listMembers(db: Db, schema: string): Promise<Member[]> {
+	const rows = await tables(db, schema).selectFrom("members").selectAll().orderBy("name").orderBy("id").execute();
+	return rows.map(memberFromRow);
+}
+
+export async function deleteMember(db: Db, schema: string, id: string): Promise<Member | undefined> {
+	const row = await tables(db, schema).deleteFrom("members").where("id", "=", id).returningAll().executeTakeFirst();
+	return row && memberFromRow(row);
+}

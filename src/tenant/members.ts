@@ -1,0 +1,128 @@
+import { IANAZone } from "luxon";
+import type { Clock } from "../platform/clock.ts";
+import type { Db } from "../platform/db/index.ts";
+import { AppError, mapPgError } from "../platform/errors.ts";
+import { writeAudit } from "./audit.ts";
+import * as store from "./member-store.ts";
+import type { Member, MemberInput } from "./member-types.ts";
+import type { Actor, TenantRef } from "./types.ts";
+
+/** The people of a tenant who can be on call (`/api/v1/members`). */
+export interface MemberApi {
+	list(tenant: TenantRef): Promise<Member[]>;
+	get(tenant: TenantRef, id: string): Promise<Member>;
+	/** The members among `ids`, for checking roster participants. */
+	findMany(tenant: TenantRef, ids: string[]): Promise<Member[]>;
+	create(tenant: TenantRef, input: MemberInput, actor: Actor): Promise<Member>;
+	update(tenant: TenantRef, id: string, version: number, input: MemberInput, actor: Actor): Promise<Member>;
+	remove(tenant: TenantRef, id: string, actor: Actor): Promise<void>;
+}
+
+export interface MemberServiceDeps {
+	db: Db;
+	clock: Clock;
+	/** Why a member cannot be removed (e.g. "takes part in roster Primary"), from the domains that use members. */
+	usage?: (tenant: TenantRef, memberId: string) => Promise<string | undefined>;
+}
+
+const notFound = (id: string) => new AppError("not_found", "member.not_found", `Member ${id} does not exist`);
+const emailTaken = {
+	members_email_key: {
+		code: "member.email_taken",
+		message: "Another member has this e-mail address",
+		field: "body.email",
+	},
+};
+
+/** What the audit log keeps of a member: no contact details, which are personal data. */
+const auditView = (m: Pick<Member, "name" | "email" | "timeZone" | "contactMethods">) => ({
+	name: m.name,
+	email: m.email,
+	timeZone: m.timeZone,
+	contactMethodTypes: m.contactMethods.map((c) => c.type),
+});
+
+function checkZone(input: MemberInput): void {
+	if (!IANAZone.isValidZone(input.timeZone)) {
+		throw new AppError("validation", "member.invalid_time_zone", `"${input.timeZone}" is not an IANA time zone`, {
+			fields: [{ path: "body.timeZone", message: "is not an IANA time zone such as Europe/Berlin" }],
+		});
+	}
+}
+
+export function createMemberService({ db, clock, usage }: MemberServiceDeps): MemberApi {
+	return {
+		list: (tenant) => store.listMembers(db, tenant.schema),
+
+		async get(tenant, id) {
+			const member = await store.findMember(db, tenant.schema, id);
+			if (!member) throw notFound(id);
+			return member;
+		},
+
+		findMany: (tenant, ids) => store.findMembers(db, tenant.schema, ids),
+
+		async create(tenant, input, actor) {
+			checkZone(input);
+			try {
+				return await db.transaction().execute(async (trx) => {
+					const member = await store.insertMember(trx, tenant.schema, input, clock.now());
+					await writeAudit(trx, tenant.schema, actor, {
+						action: "member.create",
+						targetType: "member",
+						targetId: member.id,
+						after: auditView(member),
+					});
+					return member;
+				});
+			} catch (error) {
+				throw mapPgError(error, emailTaken);
+			}
+		},
+
+		async update(tenant, id, version, input, actor) {
+			checkZone(input);
+			try {
+				return await db.transaction().execute(async (trx) => {
+					const before = await store.findMember(trx, tenant.schema, id);
+					if (!before) throw notFound(id);
+					const member = await store.updateMember(trx, tenant.schema, id, version, input, clock.now());
+					if (!member) {
+						throw new AppError(
+							"conflict",
+							"member.version_conflict",
+							`Member ${id} is at version ${before.version}, not ${version}: reload and apply your change again`,
+						);
+					}
+					await writeAudit(trx, tenant.schema, actor, {
+						action: "member.update",
+						targetType: "member",
+						targetId: id,
+						before: auditView(before),
+						after: auditView(member),
+					});
+					return member;
+				});
+			} catch (error) {
+				throw mapPgError(error, emailTaken);
+			}
+		},
+
+		async remove(tenant, id, actor) {
+			const reason = await usage?.(tenant, id);
+			if (reason) {
+				throw new AppError("conflict", "member.in_use", `Member ${id} cannot be removed: ${reason}`);
+			}
+			await db.transaction().execute(async (trx) => {
+				const removed = await store.deleteMember(trx, tenant.schema, id);
+				if (!removed) throw notFound(id);
+				await writeAudit(trx, tenant.schema, actor, {
+					action: "member.delete",
+					targetType: "member",
+					targetId: id,
+					before: auditView(removed),
+				});
+			});
+		},
+	};
+}
