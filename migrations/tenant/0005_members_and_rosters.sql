@@ -38,7 +38,10 @@ create table roster_layers (
 	time_zone text,
 	starts_at timestamptz not null,
 	-- Weekly windows the layer covers ([{days, start, end}]); empty covers all the time.
-	restrictions jsonb not null default '[]'::jsonb
+	restrictions jsonb not null default '[]'::jsonb,
+	-- A calendar layer (imported from iCalendar) lists its shifts ([{memberId, start, end}]) instead
+	-- of rotating; null for a rotation.
+	calendar jsonb
 );
 create index roster_layers_roster_idx on roster_layers (roster_id, position);
 

@@ -34,6 +34,12 @@ const layerInput = z
 			.max(50)
 			.default([])
 			.meta({ description: "Weekly windows the layer covers (empty: always); end ≤ start runs past midnight" }),
+		calendar: z
+			.array(z.object({ memberId: z.uuid(), start: instant, end: instant }).strict())
+			.max(10_000)
+			.nullable()
+			.default(null)
+			.meta({ description: "A calendar layer's explicit shifts (set by an import); null for a rotation" }),
 	})
 	.strict();
 
@@ -60,6 +66,7 @@ const layerDto = z.object({
 	timeZone: z.string().nullable(),
 	start: dateTime,
 	restrictions: z.array(z.object({ days: z.array(weekday), start: z.string(), end: z.string() })),
+	calendar: z.array(z.object({ memberId: z.uuid(), start: dateTime, end: dateTime })).nullable(),
 });
 
 const rosterDto = z
@@ -108,7 +115,11 @@ const toRosterDto = (r: RosterRecord) => ({
 	...r,
 	createdAt: r.createdAt.toISOString(),
 	updatedAt: r.updatedAt.toISOString(),
-	layers: r.layers.map((l) => ({ ...l, start: l.start.toISOString() })),
+	layers: r.layers.map((l) => ({
+		...l,
+		start: l.start.toISOString(),
+		calendar: l.calendar?.map((s) => ({ ...s, start: s.start.toISOString(), end: s.end.toISOString() })) ?? null,
+	})),
 });
 const toOnCallDto = (o: OnCall) => ({
 	...o,
@@ -431,6 +442,45 @@ export const rosterRoutes: FastifyPluginAsyncZod<RosterRoutesOptions> = async (a
 		async (request, reply) => {
 			const body = await rosters.feedCalendar(request.params.file.replace(/\.ics$/, ""));
 			return sendCalendar(reply, body, "roster.ics");
+		},
+	);
+
+	app.post(
+		"/api/v1/rosters/:id/import",
+		{
+			config: manage,
+			schema: {
+				tags,
+				summary: "Add a layer on top from an iCalendar file or feed (e.g. an on-call calendar in Google or Outlook)",
+				description:
+					"Each event becomes a shift of the member it names: an attendee's or organizer's address, or the member's name or address in the summary.",
+				params,
+				body: z
+					.object({
+						name: z.string().trim().min(1).max(200).meta({ description: "The new layer's name" }),
+						ics: z
+							.string()
+							.max(5 * 1024 * 1024)
+							.optional()
+							.meta({ description: "The calendar itself" }),
+						url: z
+							.url({ protocol: /^https?$/, message: "must be an http(s) URL" })
+							.max(2000)
+							.optional()
+							.meta({ description: "Or where to fetch it" }),
+					})
+					.strict(),
+				response: { 200: z.object({ roster: rosterDto }) },
+			},
+		},
+		async (request) => {
+			const roster = await rosters.importLayer(
+				tenantPrincipal(request).tenant,
+				request.params.id,
+				request.body,
+				actorOf(request),
+			);
+			return { roster: toRosterDto(roster) };
 		},
 	);
 

@@ -23,6 +23,7 @@ function layer(fields: Partial<Layer> & Pick<Layer, "id">): Layer {
 		timeZone: null,
 		start: new Date("2026-01-01T00:00:00Z"),
 		restrictions: [],
+		calendar: null,
 		...fields,
 	};
 }

@@ -245,11 +245,37 @@ function rotationPieces(rotation: Rotation, source: ShiftSource, fromMs: number,
 
 function layerPieces(layer: Layer, rosterZone: string, fromMs: number, toMs: number): Piece[] {
 	if (fromMs >= toMs) return [];
-	const rotation = rotationOf(layer, rosterZone);
 	const source: ShiftSource = { kind: "layer", layerId: layer.id, layerName: layer.name };
-	const pieces = rotationPieces(rotation, source, fromMs, toMs);
+	const zone = layer.timeZone ?? rosterZone;
+	const pieces = layer.calendar
+		? calendarPieces(layer.calendar, source, fromMs, toMs)
+		: rotationPieces(rotationOf(layer, rosterZone), source, fromMs, toMs);
 	if (layer.restrictions.length === 0) return pieces;
-	return clipToWindows(pieces, restrictionWindows(layer, rotation.zone, fromMs, toMs));
+	return clipToWindows(pieces, restrictionWindows(layer, zone, fromMs, toMs));
+}
+
+/** A calendar layer's listed shifts within [fromMs, toMs), in time order (overlaps: the later start wins). */
+function calendarPieces(
+	shifts: Layer["calendar"] & object,
+	source: ShiftSource,
+	fromMs: number,
+	toMs: number,
+): Piece[] {
+	const pieces: Piece[] = [];
+	const sorted = shifts
+		.map((s) => ({
+			memberId: s.memberId,
+			start: Math.max(s.start.getTime(), fromMs),
+			end: Math.min(s.end.getTime(), toMs),
+		}))
+		.filter((s) => s.start < s.end)
+		.sort((a, b) => a.start - b.start);
+	for (const [i, shift] of sorted.entries()) {
+		const next = sorted[i + 1];
+		const end = next ? Math.min(shift.end, next.start) : shift.end;
+		if (shift.start < end) pieces.push({ memberId: shift.memberId, start: shift.start, end, source });
+	}
+	return pieces;
 }
 
 interface CompiledRestriction {

@@ -4,6 +4,7 @@ import type { Db } from "../platform/db/index.ts";
 import { AppError, mapPgError } from "../platform/errors.ts";
 import { type Actor, type MemberApi, type TenantApi, type TenantRef, writeAudit } from "../tenant/index.ts";
 import { rosterCalendar } from "./ical.ts";
+import { type ImportedEvent, parseCalendar } from "./ical-import.ts";
 import { gaps, nextOnCall, onCallAt, timeline } from "./schedule.ts";
 import * as store from "./store.ts";
 import { isValidZone, parseWallClock } from "./timezone.ts";
@@ -18,6 +19,31 @@ export const DEFAULT_EXPORT_DAYS = 90;
 /** The longest shift a layer may have, per unit (a year). */
 const MAX_SHIFT = { hours: 24 * 366, days: 366, weeks: 52 } as const;
 const DAY_MS = 86_400_000;
+/** The largest calendar an import fetches. */
+const MAX_CALENDAR_BYTES = 5 * 1024 * 1024;
+const FETCH_TIMEOUT_MS = 10_000;
+
+/** Fetches a calendar feed, bounded in time and size. */
+async function fetchCalendar(url: string): Promise<string> {
+	const failed = (reason: string) =>
+		new AppError("unprocessable", "roster.calendar_unreachable", `Could not fetch the calendar: ${reason}`, {
+			fields: [{ path: "body.url", message: reason }],
+		});
+	let response: Response;
+	try {
+		response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: "follow" });
+	} catch (error) {
+		throw failed(
+			(error as Error).name === "TimeoutError"
+				? `no answer within ${FETCH_TIMEOUT_MS / 1000} s`
+				: "it is not reachable",
+		);
+	}
+	if (!response.ok) throw failed(`it answered ${response.status}`);
+	const text = await response.text();
+	if (Buffer.byteLength(text) > MAX_CALENDAR_BYTES) throw failed(`it is larger than ${MAX_CALENDAR_BYTES} bytes`);
+	return text;
+}
 
 /** What the escalation engine asks (spec §3.2 RosterQuerier). */
 export interface RosterQuerier {
@@ -59,6 +85,17 @@ export interface RosterApi extends RosterQuerier {
 	/** The calendar behind a feed token (the next {@link DEFAULT_EXPORT_DAYS} days). */
 	feedCalendar(token: string): Promise<string>;
 	handoffs(tenant: TenantRef, id: string, limit: number): Promise<store.HandoffRecord[]>;
+	/**
+	 * Adds a calendar layer on top made from an iCalendar file or feed URL: each event is the shift of
+	 * the member it names (X-OPSWATCH-MEMBER, an attendee's or organizer's address, or their name or
+	 * address in the summary). Events from 30 days ago to {@link MAX_WINDOW_DAYS} days ahead are kept.
+	 */
+	importLayer(
+		tenant: TenantRef,
+		id: string,
+		input: { name: string; ics?: string; url?: string },
+		actor: Actor,
+	): Promise<store.RosterRecord>;
 	/** Why a member cannot be removed, if a roster uses them. */
 	memberUsage(tenant: TenantRef, memberId: string): Promise<string | undefined>;
 }
@@ -66,7 +103,7 @@ export interface RosterApi extends RosterQuerier {
 export interface RosterServiceDeps {
 	db: Db;
 	clock: Clock;
-	members: Pick<MemberApi, "findMany">;
+	members: Pick<MemberApi, "findMany" | "list">;
 	tenants: Pick<TenantApi, "findTenantById">;
 }
 
@@ -135,10 +172,16 @@ export function createRosterService({ db, clock, members, tenants }: RosterServi
 				}
 			});
 		});
-		const ids = [...new Set(input.layers.flatMap((l) => l.participants))];
+		input.layers.forEach((layer, i) => {
+			const backwards = (layer.calendar ?? []).findIndex((s) => s.end.getTime() <= s.start.getTime());
+			if (backwards >= 0)
+				throw invalid("roster.invalid_shift", `body.layers.${i}.calendar.${backwards}.end`, "must be after start");
+		});
+		const named = (l: store.LayerInput) => [...l.participants, ...(l.calendar ?? []).map((s) => s.memberId)];
+		const ids = [...new Set(input.layers.flatMap(named))];
 		const known = new Set((await members.findMany(tenant, ids)).map((m) => m.id));
 		input.layers.forEach((layer, i) => {
-			const unknown = layer.participants.filter((p) => !known.has(p));
+			const unknown = [...new Set(named(layer))].filter((p) => !known.has(p));
 			if (unknown.length > 0) {
 				throw new AppError("unprocessable", "roster.unknown_member", `No member ${unknown.join(", ")} in this tenant`, {
 					fields: [{ path: `body.layers.${i}.participants`, message: `${unknown.join(", ")} is not a member` }],
@@ -337,6 +380,73 @@ export function createRosterService({ db, clock, members, tenants }: RosterServi
 			}
 			const from = clock.now();
 			return this.exportCalendar(tenant, feed.rosterId, from, new Date(from.getTime() + DEFAULT_EXPORT_DAYS * DAY_MS));
+		},
+
+		async importLayer(tenant, id, input, actor) {
+			const roster = await getRoster(tenant, id);
+			const text = input.ics ?? (input.url ? await fetchCalendar(input.url) : undefined);
+			if (text === undefined) {
+				throw new AppError("validation", "roster.import_empty", "Send the calendar as `ics`, or its address as `url`", {
+					fields: [{ path: "body.ics", message: "ics or url is required" }],
+				});
+			}
+			const now = clock.now();
+			const events = parseCalendar(
+				text,
+				new Date(now.getTime() - 30 * DAY_MS),
+				new Date(now.getTime() + MAX_WINDOW_DAYS * DAY_MS),
+			);
+			if (events.length === 0) {
+				throw new AppError("unprocessable", "roster.import_no_events", "The calendar has no events in the window", {
+					fields: [{ path: "body.ics", message: "no events from 30 days ago to two years ahead" }],
+				});
+			}
+			const people = await members.list(tenant);
+			const whose = (event: ImportedEvent) => {
+				const summary = event.summary.toLowerCase();
+				return (
+					people.find((p) => p.id === event.memberId) ??
+					people.find((p) => event.emails.includes(p.email.toLowerCase())) ??
+					people.find((p) => summary.includes(p.email.toLowerCase())) ??
+					// The longest matching name, so "Ann Lee" wins over "Ann".
+					people.filter((p) => summary.includes(p.name.toLowerCase())).sort((a, b) => b.name.length - a.name.length)[0]
+				);
+			};
+			const calendar = events.map((event) => ({ event, member: whose(event) }));
+			const unmatched = calendar.filter((c) => !c.member).map((c) => c.event.summary || c.event.start.toISOString());
+			if (unmatched.length > 0) {
+				const shown = [...new Set(unmatched)]
+					.slice(0, 5)
+					.map((s) => `"${s}"`)
+					.join(", ");
+				throw new AppError(
+					"unprocessable",
+					"roster.import_unknown_member",
+					`${unmatched.length} event(s) name no member of this tenant, e.g. ${shown}: add the people as members, with the address their calendar uses`,
+					{ fields: [{ path: "body.ics", message: `${unmatched.length} event(s) name no member` }] },
+				);
+			}
+			const shifts = calendar.map(({ event, member }) => ({
+				memberId: member!.id,
+				start: event.start,
+				end: event.end,
+			}));
+			const layers: store.LayerInput[] = [
+				...roster.layers.map(({ id: _, ...layer }) => layer),
+				{
+					name: input.name,
+					position: Math.max(0, ...roster.layers.map((l) => l.position)) + 1,
+					participants: [...new Set(shifts.map((s) => s.memberId))],
+					// A calendar layer does not rotate; these only satisfy the shape.
+					shiftLength: { unit: "days", count: 1 },
+					handoffTime: "00:00",
+					timeZone: null,
+					start: shifts[0]!.start,
+					restrictions: [],
+					calendar: shifts,
+				},
+			];
+			return this.update(tenant, id, roster.version, { ...roster, layers }, actor);
 		},
 
 		async handoffs(tenant, id, limit) {

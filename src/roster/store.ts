@@ -26,6 +26,11 @@ type RosterTables = {
 		time_zone: string | null;
 		starts_at: Date;
 		restrictions: ColumnType<Restriction[], RawBuilder<unknown>, RawBuilder<unknown>>;
+		calendar: ColumnType<
+			{ memberId: string; start: string; end: string }[] | null,
+			RawBuilder<unknown>,
+			RawBuilder<unknown>
+		>;
 	};
 	roster_overrides: {
 		id: Generated<string>;
@@ -91,6 +96,8 @@ const layerFromRow = (row: Selectable<RosterTables["roster_layers"]>): Layer => 
 	timeZone: row.time_zone,
 	start: row.starts_at,
 	restrictions: row.restrictions,
+	calendar:
+		row.calendar?.map((s) => ({ memberId: s.memberId, start: new Date(s.start), end: new Date(s.end) })) ?? null,
 });
 
 const overrideFromRow = (row: Selectable<RosterTables["roster_overrides"]>): OverrideRecord => ({
@@ -199,6 +206,7 @@ export async function replaceLayers(db: Db, schema: string, rosterId: string, la
 				time_zone: layer.timeZone,
 				starts_at: layer.start,
 				restrictions: json(layer.restrictions),
+				calendar: json(layer.calendar),
 			})),
 		)
 		.execute();

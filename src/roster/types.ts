@@ -32,6 +32,18 @@ export interface Layer {
 	start: Date;
 	/** Empty: the layer covers all the time. Otherwise only inside these windows (interpreted in the layer's zone). */
 	restrictions: Restriction[];
+	/**
+	 * A calendar layer (imported from iCalendar) lists its shifts instead of rotating: these replace
+	 * the rotation, restrictions still apply. Null for a rotation.
+	 */
+	calendar: CalendarShift[] | null;
+}
+
+/** One explicit shift of a calendar layer. */
+export interface CalendarShift {
+	memberId: string;
+	start: Date;
+	end: Date;
 }
 
 /** A member who takes over everything in [from, until), whatever the layers say. */

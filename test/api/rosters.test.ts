@@ -224,6 +224,86 @@ describe(`rosters (${backendName})`, () => {
 		expect((await fetch(`${app.url}/api/v1/calendars/owcal_guess.ics`)).status).toBe(404);
 	});
 
+	it("round-trips its calendar through import, from a file and from a feed URL", async () => {
+		const window = "from=2026-11-02T00:00:00Z&to=2026-11-30T00:00:00Z";
+		const exported = (await app.request("GET", `/api/v1/rosters/${roster.id}/export.ics?${window}`, { key: readonly }))
+			.text;
+		const copy = (await call("POST", "/api/v1/rosters", { name: "Copy", timeZone: "America/New_York" })).body.roster;
+		const imported = await call("POST", `/api/v1/rosters/${copy.id}/import`, { name: "From Platform", ics: exported });
+		expect(imported.status, JSON.stringify(imported.body)).toBe(200);
+		expect(imported.body.roster.layers).toHaveLength(1);
+		expect(imported.body.roster.layers[0]).toMatchObject({ name: "From Platform", participants: [alice.id, bob.id] });
+		const shifts = async (id: string) =>
+			(await call("GET", `/api/v1/rosters/${id}/shifts?${window}`)).body.shifts.map((s: any) => [
+				s.memberId,
+				s.start,
+				s.end,
+			]);
+		expect(await shifts(copy.id)).toEqual(await shifts(roster.id));
+
+		// The same through the feed URL a calendar client would use; the new layer goes on top.
+		const feed = (await call("POST", `/api/v1/rosters/${roster.id}/feed`)).body.url;
+		const viaUrl = await call("POST", `/api/v1/rosters/${copy.id}/import`, { name: "Feed", url: app.url + feed });
+		expect(viaUrl.status, JSON.stringify(viaUrl.body)).toBe(200);
+		expect(viaUrl.body.roster.layers.map((l: any) => [l.name, l.position])).toEqual([
+			["From Platform", 1],
+			["Feed", 2],
+		]);
+	});
+
+	it("refuses an import that is not iCalendar, names no member, or cannot be fetched, and changes nothing", async () => {
+		const target = (await call("POST", "/api/v1/rosters", { name: "Import target", timeZone: "UTC" })).body.roster;
+		const notIcs = await call("POST", `/api/v1/rosters/${target.id}/import`, {
+			name: "x",
+			ics: "<html>calendar</html>",
+		});
+		expect(notIcs.status).toBe(400);
+		expect(notIcs.body.error.code).toBe("roster.not_icalendar");
+		const broken = await call("POST", `/api/v1/rosters/${target.id}/import`, {
+			name: "x",
+			ics: "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:garbage\r\n",
+		});
+		expect(broken.status).toBe(400);
+		const stranger = [
+			"BEGIN:VCALENDAR",
+			"VERSION:2.0",
+			"PRODID:-//test//EN",
+			"BEGIN:VEVENT",
+			"UID:1@test",
+			"DTSTAMP:20261101T000000Z",
+			"DTSTART:20261201T090000Z",
+			"DTEND:20261202T090000Z",
+			"SUMMARY:On call: Mallory",
+			"END:VEVENT",
+			"END:VCALENDAR",
+		].join("\r\n");
+		const unknown = await call("POST", `/api/v1/rosters/${target.id}/import`, { name: "x", ics: stranger });
+		expect(unknown.status).toBe(422);
+		expect(unknown.body.error.message).toContain("Mallory");
+		const byEmail = stranger.replace(
+			"SUMMARY:On call: Mallory",
+			"SUMMARY:Primary\r\nATTENDEE;CN=Carol:mailto:Carol@Example.com",
+		);
+		const weekly = await call("POST", `/api/v1/rosters/${target.id}/import`, {
+			name: "Recurring",
+			ics: byEmail.replace("DTEND:20261202T090000Z", "DTEND:20261202T090000Z\r\nRRULE:FREQ=WEEKLY;COUNT=3"),
+		});
+		expect(weekly.status, JSON.stringify(weekly.body)).toBe(200);
+		expect(weekly.body.roster.layers[0].calendar.map((s: any) => [s.memberId, s.start])).toEqual([
+			[carol.id, "2026-12-01T09:00:00.000Z"],
+			[carol.id, "2026-12-08T09:00:00.000Z"],
+			[carol.id, "2026-12-15T09:00:00.000Z"],
+		]);
+		const unreachable = await call("POST", `/api/v1/rosters/${target.id}/import`, {
+			name: "x",
+			url: "http://127.0.0.1:9/calendar.ics",
+		});
+		expect(unreachable.status).toBe(422);
+		expect(unreachable.body.error.code).toBe("roster.calendar_unreachable");
+		const after = (await call("GET", `/api/v1/rosters/${target.id}`)).body.roster;
+		expect(after.layers.map((l: any) => l.name)).toEqual(["Recurring"]);
+	});
+
 	it("refuses bad rosters with a 4xx naming the field, and writes nothing", async () => {
 		const before = await rosterCount();
 		const layer = weekly().layers[0]!;
@@ -292,7 +372,7 @@ describe(`rosters (${backendName})`, () => {
 	it("keeps a member who is on a roster, and keeps tenants apart", async () => {
 		const removal = await call("DELETE", `/api/v1/members/${alice.id}`);
 		expect(removal.status).toBe(409);
-		expect(removal.body.error.message).toMatch(/take part in roster "(Office hours|Platform)"/);
+		expect(removal.body.error.message).toMatch(/take part in roster "[^"]+"/);
 		expect((await call("GET", `/api/v1/rosters/${roster.id}`, undefined, other.adminKey)).status).toBe(404);
 		expect((await call("GET", `/api/v1/rosters/${roster.id}/oncall`, undefined, other.adminKey)).status).toBe(404);
 		const update = await call("PUT", `/api/v1/rosters/${roster.id}`, { ...weekly(), version: 1 }, other.adminKey);
