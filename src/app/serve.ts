@@ -4,11 +4,12 @@ import type { EscalationStarter } from "../alert/index.ts";
 import type { Database } from "../platform/db/index.ts";
 import { createLogger, type Logger } from "../platform/log.ts";
 import { startTracing } from "../platform/tracing.ts";
+import { createHandoffJob } from "../roster/index.ts";
 import { bootstrapFirstStart, formatFirstStartBanner } from "./bootstrap.ts";
 import { type Config, ConfigError } from "./config.ts";
 import { type Container, createContainer, migrateAll } from "./container.ts";
 import { buildHttpServer } from "./http/server.ts";
-import { startWorker, type Worker } from "./worker.ts";
+import { type Job, startWorker, type Worker } from "./worker.ts";
 
 export type Mode = "all" | "api" | "worker";
 export const modes: readonly Mode[] = ["all", "api", "worker"];
@@ -46,6 +47,34 @@ export interface StartOptions {
 	logger?: Logger;
 	firstStart?: boolean;
 	escalation?: EscalationStarter;
+}
+
+/** The background jobs of a worker process (`--mode=worker`, and inside `--mode=all`). */
+function workerJobs(container: Container): Job[] {
+	const { logger } = container;
+	return [
+		createHandoffJob({
+			tenants: container.tenants,
+			rosters: container.rosters,
+			clock: container.clock,
+			onError: (error) => logger.error({ err: error, job: "roster-handoffs" }, "roster handoff check failed"),
+			// Until the escalation engine's channels exist, a handoff is logged (member ids, no contact details).
+			notifier: {
+				announce: async (tenant, handoff) =>
+					logger.info(
+						{
+							tenant: tenant.slug,
+							roster: handoff.rosterName,
+							at: handoff.at.toISOString(),
+							incoming: handoff.incomingMemberId,
+							outgoing: handoff.outgoingMemberId,
+							until: handoff.shiftEnd?.toISOString() ?? null,
+						},
+						"on-call handoff",
+					),
+			},
+		}),
+	];
 }
 
 export async function startServer(
@@ -96,7 +125,9 @@ export async function startServer(
 						},
 			version,
 		});
-		if (mode !== "api") worker = await startWorker({ logger, bus: container.bus });
+		if (mode !== "api") {
+			worker = await startWorker({ logger, bus: container.bus, jobs: workerJobs(container) });
+		}
 		await app.listen({ host: config.host, port: config.port });
 
 		const address = app.server.address();

@@ -3,6 +3,7 @@ import type { Clock } from "../platform/clock.ts";
 import type { Db } from "../platform/db/index.ts";
 import { AppError, mapPgError } from "../platform/errors.ts";
 import { type Actor, type MemberApi, type TenantApi, type TenantRef, writeAudit } from "../tenant/index.ts";
+import { type Handoff, handoffsBetween } from "./handoffs.ts";
 import { rosterCalendar } from "./ical.ts";
 import { type ImportedEvent, parseCalendar } from "./ical-import.ts";
 import { gaps, nextOnCall, onCallAt, timeline } from "./schedule.ts";
@@ -43,6 +44,12 @@ async function fetchCalendar(url: string): Promise<string> {
 	const text = await response.text();
 	if (Buffer.byteLength(text) > MAX_CALENDAR_BYTES) throw failed(`it is larger than ${MAX_CALENDAR_BYTES} bytes`);
 	return text;
+}
+
+/** A handoff just recorded, with what announcing it needs. */
+export interface RecordedHandoff extends Handoff {
+	rosterId: string;
+	rosterName: string;
 }
 
 /** What the escalation engine asks (spec §3.2 RosterQuerier). */
@@ -96,6 +103,11 @@ export interface RosterApi extends RosterQuerier {
 		input: { name: string; ics?: string; url?: string },
 		actor: Actor,
 	): Promise<store.RosterRecord>;
+	/**
+	 * Records the handoffs of every roster of the tenant within (from, to]; returns those this call
+	 * recorded (another worker may have recorded the rest), for announcing.
+	 */
+	recordHandoffs(tenant: TenantRef, from: Date, to: Date): Promise<RecordedHandoff[]>;
 	/** Why a member cannot be removed, if a roster uses them. */
 	memberUsage(tenant: TenantRef, memberId: string): Promise<string | undefined>;
 }
@@ -452,6 +464,26 @@ export function createRosterService({ db, clock, members, tenants }: RosterServi
 		async handoffs(tenant, id, limit) {
 			await getRoster(tenant, id);
 			return store.listHandoffs(db, tenant.schema, id, limit);
+		},
+
+		async recordHandoffs(tenant, from, to) {
+			const recorded: RecordedHandoff[] = [];
+			for (const roster of await store.listRosters(db, tenant.schema)) {
+				const overrides = await store.listOverrides(
+					db,
+					tenant.schema,
+					roster.id,
+					new Date(from.getTime() - DAY_MS),
+					to,
+				);
+				const spec = { timeZone: roster.timeZone, layers: roster.layers, overrides };
+				for (const handoff of handoffsBetween(spec, from, to)) {
+					if (await store.insertHandoff(db, tenant.schema, roster.id, handoff)) {
+						recorded.push({ ...handoff, rosterId: roster.id, rosterName: roster.name });
+					}
+				}
+			}
+			return recorded;
 		},
 
 		memberUsage: async (tenant, memberId) => {

@@ -1,6 +1,7 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: response bodies are read freely
 import ical from "node-ical";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHandoffJob } from "../../src/roster/index.ts";
 import { startTestApp, type TestApp, type TestTenant } from "../harness/app.ts";
 import { backendName } from "../harness/backend.ts";
 
@@ -302,6 +303,39 @@ describe(`rosters (${backendName})`, () => {
 		expect(unreachable.body.error.code).toBe("roster.calendar_unreachable");
 		const after = (await call("GET", `/api/v1/rosters/${target.id}`)).body.roster;
 		expect(after.layers.map((l: any) => l.name)).toEqual(["Recurring"]);
+	});
+
+	it("records each handoff once, however many workers look, and lists them", async () => {
+		expect(app.running.worker?.jobs).toContain("roster-handoffs");
+		const announced: any[] = [];
+		const worker = () =>
+			createHandoffJob({
+				tenants: app.running.container.tenants,
+				rosters: app.running.container.rosters,
+				clock: app.running.container.clock,
+				notifier: { announce: async (t, handoff) => void announced.push({ tenant: t.slug, ...handoff }) },
+				onError: (error) => {
+					throw error;
+				},
+				intervalMs: 3_600_000,
+			});
+		const at = new Date("2026-11-09T08:30:00Z");
+		const [first, second] = await Promise.all([worker().runOnce(at), worker().runOnce(at)]);
+		const mine = [...first, ...second].filter((h) => h.rosterId === roster.id);
+		expect(mine.map((h) => [h.at.toISOString(), h.outgoingMemberId, h.incomingMemberId])).toEqual([
+			["2026-11-09T08:00:00.000Z", alice.id, bob.id],
+		]);
+		expect(mine[0]!.shiftEnd?.toISOString()).toBe("2026-11-16T08:00:00.000Z");
+		expect(announced.filter((a) => a.rosterId === roster.id)).toHaveLength(1);
+		expect(await worker().runOnce(at)).toEqual([]);
+		const listed = (await call("GET", `/api/v1/rosters/${roster.id}/handoffs`, undefined, readonly)).body.handoffs;
+		expect(listed).toContainEqual({
+			at: "2026-11-09T08:00:00.000Z",
+			incomingMemberId: bob.id,
+			outgoingMemberId: alice.id,
+			shiftEnd: "2026-11-16T08:00:00.000Z",
+		});
+		expect((await call("GET", `/api/v1/rosters/${roster.id}/handoffs`, undefined, other.adminKey)).status).toBe(404);
 	});
 
 	it("refuses bad rosters with a 4xx naming the field, and writes nothing", async () => {
