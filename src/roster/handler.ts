@@ -1,13 +1,15 @@
 import type { FastifyReply } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { actorOf, tenantPrincipal } from "../tenant/index.ts";
+import { actorOf, type TenantRef, tenantPrincipal } from "../tenant/index.ts";
 import { shiftsInZone } from "./schedule.ts";
 import { DEFAULT_EXPORT_DAYS, type RosterApi, type RosterRecord } from "./service.ts";
 import type { Gap, OnCall, Shift } from "./types.ts";
 
 export interface RosterRoutesOptions {
 	rosters: RosterApi;
+	/** Each member's own zone, to show their shifts in it. */
+	memberZones: (tenant: TenantRef, ids: string[]) => Promise<Map<string, string>>;
 	/** Now, for defaults ("on call now", the next 90 days). */
 	now: () => Date;
 }
@@ -98,6 +100,8 @@ const shiftDto = z.object({
 	source: sourceDto,
 	/** The same shift in the roster's zone, for people reading it. */
 	local: z.object({ start: z.string(), end: z.string(), timeZone: z.string() }),
+	/** And in the on-call person's own zone. */
+	memberLocal: z.object({ start: z.string(), end: z.string(), timeZone: z.string() }).nullable(),
 });
 
 const overrideDto = z
@@ -126,11 +130,12 @@ const toOnCallDto = (o: OnCall) => ({
 	shiftStart: o.shiftStart.toISOString(),
 	shiftEnd: o.shiftEnd.toISOString(),
 });
-const toShiftDto = (s: Shift, zone: string) => ({
+const toShiftDto = (s: Shift, zone: string, memberZone: string | undefined) => ({
 	...s,
 	start: s.start.toISOString(),
 	end: s.end.toISOString(),
 	local: { ...shiftsInZone(s, zone), timeZone: zone },
+	memberLocal: memberZone ? { ...shiftsInZone(s, memberZone), timeZone: memberZone } : null,
 });
 const toGapDto = (g: Gap) => ({ start: g.start.toISOString(), end: g.end.toISOString() });
 
@@ -146,7 +151,7 @@ function sendCalendar(reply: FastifyReply, body: string, filename: string) {
 }
 
 /** On-call rosters (spec §8.1 Rosters), plus shifts, gaps and calendar feeds. */
-export const rosterRoutes: FastifyPluginAsyncZod<RosterRoutesOptions> = async (app, { rosters, now }) => {
+export const rosterRoutes: FastifyPluginAsyncZod<RosterRoutesOptions> = async (app, { rosters, memberZones, now }) => {
 	const tags = ["rosters"];
 	const read = { auth: { permission: "rosters.read" as const } };
 	const manage = { auth: { permission: "rosters.manage" as const } };
@@ -289,7 +294,8 @@ export const rosterRoutes: FastifyPluginAsyncZod<RosterRoutesOptions> = async (a
 				rosters.shifts(tenant, request.params.id, from, to),
 			]);
 			const mine = member ? shifts.filter((s) => s.memberId === member) : shifts;
-			return { shifts: mine.map((s) => toShiftDto(s, roster.timeZone)) };
+			const zones = await memberZones(tenant, [...new Set(mine.map((s) => s.memberId))]);
+			return { shifts: mine.map((s) => toShiftDto(s, roster.timeZone, zones.get(s.memberId))) };
 		},
 	);
 

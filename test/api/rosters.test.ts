@@ -156,6 +156,13 @@ describe(`rosters (${backendName})`, () => {
 			[alice.id, "2026-11-05T07:00:00.000Z", "2026-11-06T00:00:00.000Z"],
 		]);
 		expect(shifts[1].local).toMatchObject({ start: "2026-11-04T18:00:00+01:00", timeZone: "Europe/Berlin" });
+		// Carol reads her override in Sydney time, Alice hers in Berlin time.
+		expect(shifts[1].memberLocal).toEqual({
+			start: "2026-11-05T04:00:00+11:00",
+			end: "2026-11-05T18:00:00+11:00",
+			timeZone: "Australia/Sydney",
+		});
+		expect(shifts[0].memberLocal.timeZone).toBe("Europe/Berlin");
 
 		expect(
 			(await call("DELETE", `/api/v1/rosters/${roster.id}/overrides/${override.body.override.id}`, undefined, engineer))

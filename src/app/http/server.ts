@@ -122,7 +122,12 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 		await app.register(knowledgeBaseRoutes, { knowledgeBase: deps.api.knowledgeBase, runbooks: deps.api.runbooks });
 		await app.register(memberRoutes, { members: deps.api.members });
 		const clock = deps.api.clock;
-		await app.register(rosterRoutes, { rosters: deps.api.rosters, now: () => clock.now() });
+		const members = deps.api.members;
+		await app.register(rosterRoutes, {
+			rosters: deps.api.rosters,
+			memberZones: async (tenant, ids) => new Map((await members.findMany(tenant, ids)).map((m) => [m.id, m.timeZone])),
+			now: () => clock.now(),
+		});
 		await app.register(webhookRoutes, {
 			alerts: deps.api.alerts,
 			tenants: deps.api.tenants,
