@@ -364,7 +364,10 @@ export function createRosterService({ db, clock, members, tenants }: RosterServi
 		async exportCalendar(tenant, id, from, to) {
 			checkWindow(from, to);
 			const roster = await getRoster(tenant, id);
-			const shifts = timeline(await specFor(tenant, id, from, to), from, to);
+			// A shift under way as the window opens keeps its real start: event UIDs derive from it,
+			// and a feed re-fetched an hour later must not see a "new" event.
+			const since = new Date(from.getTime() - 45 * DAY_MS);
+			const shifts = timeline(await specFor(tenant, id, since, to), since, to).filter((s) => s.end > from);
 			const people = await members.findMany(tenant, [...new Set(shifts.map((s) => s.memberId))]);
 			return rosterCalendar(roster, shifts, new Map(people.map((p) => [p.id, p])));
 		},

@@ -216,6 +216,13 @@ describe(`rosters (${backendName})`, () => {
 			(Object.values(ical.sync.parseICS(text)) as any[]).filter((c) => c.type === "VEVENT").map((e) => e.uid);
 		expect(uids(again.text)).toEqual(uids(first.text));
 		expect(new Set(uids(first.text)).size).toBe(4);
+		// Fetched later (a feed's window starts at "now"), the shift under way keeps its start and UID.
+		const later = await app.request("GET", path.replace("from=2026-11-02T00:00:00Z", "from=2026-11-05T13:37:00Z"), {
+			key: readonly,
+		});
+		const ongoing = (Object.values(ical.sync.parseICS(later.text)) as any[]).find((c) => c.type === "VEVENT");
+		expect(new Date(ongoing.start).toISOString()).toBe("2026-11-02T08:00:00.000Z");
+		expect(ongoing.uid).toBe(uids(first.text)[0]);
 	});
 
 	it("serves a calendar feed with the secret URL alone, and stops serving a replaced one", async () => {
