@@ -356,10 +356,13 @@ function rankedCandidates(roster: RosterSpec, fromMs: number, toMs: number): Ran
 	layersByPrecedence.forEach(({ layer }, rank) => {
 		for (const piece of layerPieces(layer, roster.timeZone, fromMs, toMs)) candidates.push({ ...piece, rank });
 	});
-	const overridesByPrecedence = roster.overrides
-		.map((override, order) => ({ override, order }))
-		.filter(({ override }) => override.from.getTime() < toMs && override.until.getTime() > fromMs)
-		.sort((a, b) => a.override.from.getTime() - b.override.from.getTime() || a.order - b.order);
+	// Filter before wrapping: a lookup touches a few of a roster's hundreds of overrides.
+	const overridesByPrecedence: { override: Override; order: number }[] = [];
+	roster.overrides.forEach((override, order) => {
+		if (override.from.getTime() < toMs && override.until.getTime() > fromMs)
+			overridesByPrecedence.push({ override, order });
+	});
+	overridesByPrecedence.sort((a, b) => a.override.from.getTime() - b.override.from.getTime() || a.order - b.order);
 	overridesByPrecedence.forEach(({ override }, order) => {
 		const piece = overridePiece(override, fromMs, toMs);
 		// An override whose `until` is not after its `from` covers nothing.
