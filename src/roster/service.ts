@@ -4,8 +4,7 @@ import type { Db } from "../platform/db/index.ts";
 import { AppError, mapPgError } from "../platform/errors.ts";
 import { type Actor, type MemberApi, type TenantApi, type TenantRef, writeAudit } from "../tenant/index.ts";
 import { type Handoff, handoffsBetween } from "./handoffs.ts";
-import { rosterCalendar } from "./ical.ts";
-import { type ImportedEvent, parseCalendar } from "./ical-import.ts";
+import type { ImportedEvent } from "./ical-import.ts";
 import { gaps, nextOnCall, onCallAt, timeline } from "./schedule.ts";
 import * as store from "./store.ts";
 import { isValidZone, parseWallClock } from "./timezone.ts";
@@ -369,6 +368,8 @@ export function createRosterService({ db, clock, members, tenants }: RosterServi
 			const since = new Date(from.getTime() - 45 * DAY_MS);
 			const shifts = timeline(await specFor(tenant, id, since, to), since, to).filter((s) => s.end > from);
 			const people = await members.findMany(tenant, [...new Set(shifts.map((s) => s.memberId))]);
+			// The iCalendar libraries load on first use: most processes never export, and memory is bounded.
+			const { rosterCalendar } = await import("./ical.ts");
 			return rosterCalendar(roster, shifts, new Map(people.map((p) => [p.id, p])));
 		},
 
@@ -406,6 +407,7 @@ export function createRosterService({ db, clock, members, tenants }: RosterServi
 				});
 			}
 			const now = clock.now();
+			const { parseCalendar } = await import("./ical-import.ts");
 			const events = parseCalendar(
 				text,
 				new Date(now.getTime() - 30 * DAY_MS),
