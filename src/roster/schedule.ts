@@ -354,7 +354,11 @@ function rankedCandidates(roster: RosterSpec, fromMs: number, toMs: number): Ran
 		.sort((a, b) => a.layer.position - b.layer.position || b.order - a.order);
 	const candidates: RankedPiece[] = [];
 	layersByPrecedence.forEach(({ layer }, rank) => {
-		for (const piece of layerPieces(layer, roster.timeZone, fromMs, toMs)) candidates.push({ ...piece, rank });
+		// The pieces are fresh objects: rank them in place rather than copy each one.
+		for (const piece of layerPieces(layer, roster.timeZone, fromMs, toMs)) {
+			(piece as RankedPiece).rank = rank;
+			candidates.push(piece as RankedPiece);
+		}
 	});
 	// Filter before wrapping: a lookup touches a few of a roster's hundreds of overrides.
 	const overridesByPrecedence: { override: Override; order: number }[] = [];
@@ -388,16 +392,24 @@ function overridePiece(override: Override, fromMs: number, toMs: number): Piece 
 function resolvedPieces(roster: RosterSpec, fromMs: number, toMs: number): Piece[] {
 	if (fromMs >= toMs) return [];
 	const candidates = rankedCandidates(roster, fromMs, toMs).sort((a, b) => a.start - b.start);
-	const boundaries = [...new Set(candidates.flatMap((candidate) => [candidate.start, candidate.end]))].sort(
-		(a, b) => a - b,
-	);
+	// Sorted distinct boundaries, built without intermediate arrays (this runs on every lookup).
+	const boundaries: number[] = [];
+	for (const candidate of candidates) boundaries.push(candidate.start, candidate.end);
+	boundaries.sort((a, b) => a - b);
+	let distinct = 0;
+	for (const boundary of boundaries)
+		if (distinct === 0 || boundaries[distinct - 1] !== boundary) boundaries[distinct++] = boundary;
+	boundaries.length = distinct;
 	const resolved: Piece[] = [];
-	let active: RankedPiece[] = [];
+	const active: RankedPiece[] = [];
 	let nextCandidate = 0;
 	for (let i = 0; i + 1 < boundaries.length; i++) {
 		const start = boundaries[i]!;
 		const end = boundaries[i + 1]!;
-		active = active.filter((candidate) => candidate.end > start);
+		// In place: a lookup sweeps hundreds of boundaries, and a new array per boundary is GC churn.
+		let kept = 0;
+		for (const candidate of active) if (candidate.end > start) active[kept++] = candidate;
+		active.length = kept;
 		while (nextCandidate < candidates.length && candidates[nextCandidate]!.start === start) {
 			active.push(candidates[nextCandidate]!);
 			nextCandidate++;
