@@ -235,7 +235,7 @@ export function createRosterService({ db, clock, members, tenants }: RosterServi
 		layers: input.layers.map((l) => ({ name: l.name, participants: l.participants, shiftLength: l.shiftLength })),
 	});
 
-	return {
+	const api: RosterApi = {
 		list: (tenant) => store.listRosters(db, tenant.schema),
 		get: getRoster,
 
@@ -395,7 +395,7 @@ export function createRosterService({ db, clock, members, tenants }: RosterServi
 				throw new AppError("not_found", "roster.feed_not_found", "This calendar feed does not exist or was replaced");
 			}
 			const from = clock.now();
-			return this.exportCalendar(tenant, feed.rosterId, from, new Date(from.getTime() + DEFAULT_EXPORT_DAYS * DAY_MS));
+			return api.exportCalendar(tenant, feed.rosterId, from, new Date(from.getTime() + DEFAULT_EXPORT_DAYS * DAY_MS));
 		},
 
 		async importLayer(tenant, id, input, actor) {
@@ -463,7 +463,7 @@ export function createRosterService({ db, clock, members, tenants }: RosterServi
 					calendar: shifts,
 				},
 			];
-			return this.update(tenant, id, roster.version, { ...roster, layers }, actor);
+			return api.update(tenant, id, roster.version, { ...roster, layers }, actor);
 		},
 
 		async handoffs(tenant, id, limit) {
@@ -496,4 +496,5 @@ export function createRosterService({ db, clock, members, tenants }: RosterServi
 			return roster ? `they take part in roster "${roster}"` : undefined;
 		},
 	};
+	return api;
 }
