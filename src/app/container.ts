@@ -8,6 +8,7 @@ import {
 	type EscalationStarter,
 	type SeverityRuleApi,
 } from "../alert/index.ts";
+import { createPolicyService, type PolicyApi } from "../escalation/index.ts";
 import {
 	createKbMetrics,
 	createKnowledgeBase,
@@ -45,6 +46,7 @@ export interface Container {
 	runbooks: RunbookApi;
 	members: MemberApi;
 	rosters: RosterApi;
+	policies: PolicyApi;
 	readiness: ReadinessCheck[];
 	close(): Promise<void>;
 }
@@ -139,6 +141,7 @@ export async function createContainer({
 		usage: (tenant, memberId) => rosters.memberUsage(tenant, memberId),
 	});
 	const rosters: RosterApi = createRosterService({ db: database.db, clock, members, tenants });
+	const policies = createPolicyService({ db: database.db, clock, members, rosters });
 	const alerts = createAlertService({
 		rules: alertRules,
 		db: database.db,
@@ -168,6 +171,7 @@ export async function createContainer({
 		runbooks,
 		members,
 		rosters,
+		policies,
 		readiness,
 		async close() {
 			await alerts.close();

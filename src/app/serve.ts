@@ -119,6 +119,7 @@ export async function startServer(
 							runbooks: container.runbooks,
 							members: container.members,
 							rosters: container.rosters,
+							policies: container.policies,
 							clock: container.clock,
 							bus: container.bus,
 							maxAlertsPerRequest: config.maxAlertsPerRequest,

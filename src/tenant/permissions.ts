@@ -40,6 +40,10 @@ export const permissionTable = {
 	"rosters.manage": ["admin", "manager"],
 	/** Add and remove overrides ("I'll take tonight"). */
 	"rosters.override": ["admin", "manager", "engineer"],
+	/** Read escalation policies and dry-run them. */
+	"escalation.read": everyone,
+	/** Create and change escalation policies. */
+	"escalation.manage": ["admin", "manager"],
 	/** Read runbooks and the templates. */
 	"runbooks.read": everyone,
 	/** Create, change and delete runbooks. */

@@ -10,6 +10,7 @@ import {
 	type ZodTypeProvider,
 } from "fastify-type-provider-zod";
 import { type AlertApi, alertRoutes, alertRuleRoutes, type SeverityRuleApi } from "../../alert/index.ts";
+import { escalationPolicyRoutes, type PolicyApi } from "../../escalation/index.ts";
 import { type KnowledgeBaseApi, knowledgeBaseRoutes, type RunbookApi } from "../../incident/index.ts";
 import { webhookRoutes } from "../../integration/index.ts";
 import type { EventBus } from "../../platform/bus/index.ts";
@@ -38,6 +39,7 @@ export interface HttpServerDeps {
 		runbooks: RunbookApi;
 		members: MemberApi;
 		rosters: RosterApi;
+		policies: PolicyApi;
 		clock: Clock;
 		bus: EventBus;
 		maxAlertsPerRequest: number;
@@ -128,6 +130,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 			memberZones: async (tenant, ids) => new Map((await members.findMany(tenant, ids)).map((m) => [m.id, m.timeZone])),
 			now: () => clock.now(),
 		});
+		await app.register(escalationPolicyRoutes, { policies: deps.api.policies, now: () => clock.now() });
 		await app.register(webhookRoutes, {
 			alerts: deps.api.alerts,
 			tenants: deps.api.tenants,
