@@ -49,6 +49,8 @@ import type { Gap, Layer, OnCall, Override, Restriction, RosterSpec, Shift, Shif
 
 /** `onCallAt` looks at most this far either side of the instant; longer pieces are cut here. */
 export const ON_CALL_SEARCH_LIMIT_MS = 45 * DAY_MS;
+/** `onCallAt` first looks this far either side of the instant. */
+const LOOKUP_START_SPAN_MS = 6 * 60 * 60 * 1000;
 /** `nextOnCall` looks at most this far ahead of the instant. */
 export const NEXT_ON_CALL_HORIZON_MS = 90 * DAY_MS;
 
@@ -92,15 +94,16 @@ export function timeline(roster: RosterSpec, from: Date, to: Date): Shift[] {
 
 /**
  * Who is on call at `at`, and the bounds of their continuous piece of the timeline. The timeline is
- * computed around `at` in a window that starts at the longest shift length and doubles on a side
- * while the piece reaches that side, up to ON_CALL_SEARCH_LIMIT_MS (45 days): a piece longer than
- * that reports the limit as its start or end.
+ * computed around `at` in a window that starts at 6 hours each side and doubles on a side while the
+ * piece reaches that side, up to ON_CALL_SEARCH_LIMIT_MS (45 days): a piece longer than that reports
+ * the limit as its start or end.
  */
 export function onCallAt(roster: RosterSpec, at: Date): OnCall | undefined {
 	const atMs = at.getTime();
-	const initial = initialSearchSpan(roster);
-	let back = initial;
-	let ahead = initial;
+	// Start small: with restricted or overridden layers the piece at `at` is usually hours long, and
+	// the work grows with the window; a longer piece doubles the window on the side it reaches.
+	let back = LOOKUP_START_SPAN_MS;
+	let ahead = LOOKUP_START_SPAN_MS;
 	for (;;) {
 		const from = atMs - back;
 		const to = atMs + ahead;
