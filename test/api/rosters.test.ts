@@ -425,6 +425,33 @@ describe(`rosters (${backendName})`, () => {
 		expect((await call("GET", `/api/v1/rosters/${roster.id}/oncall`, undefined, other.adminKey)).status).toBe(404);
 		const update = await call("PUT", `/api/v1/rosters/${roster.id}`, { ...weekly(), version: 1 }, other.adminKey);
 		expect(update.status).toBe(404);
+		const theirs = other.adminKey;
+		const base = `/api/v1/rosters/${roster.id}`;
+		const window = "from=2026-11-02T00:00:00Z&to=2026-11-09T00:00:00Z";
+		for (const [method, path, body] of [
+			["GET", `${base}/shifts?${window}`],
+			["GET", `${base}/gaps?${window}`],
+			["GET", `${base}/export.ics?${window}`],
+			["GET", `${base}/overrides`],
+			[
+				"POST",
+				`${base}/overrides`,
+				{ memberId: carol.id, from: "2026-11-05T08:00:00Z", until: "2026-11-05T09:00:00Z" },
+			],
+			["POST", `${base}/feed`],
+			["POST", `${base}/import`, { name: "x", ics: "BEGIN:VCALENDAR\r\nEND:VCALENDAR" }],
+			["DELETE", base],
+		] as [string, string, object?][]) {
+			expect((await call(method, path, body, theirs)).status, `${method} ${path}`).toBe(404);
+		}
+		const mine = await call("POST", `${base}/overrides`, {
+			memberId: carol.id,
+			from: "2026-12-05T08:00:00Z",
+			until: "2026-12-05T09:00:00Z",
+		});
+		expect((await call("DELETE", `${base}/overrides/${mine.body.override.id}`, undefined, theirs)).status).toBe(404);
+		expect((await call("GET", `${base}/overrides?from=2026-12-01T00:00:00Z`)).body.overrides).toHaveLength(1);
+		expect((await call("DELETE", `${base}/overrides/${mine.body.override.id}`)).status).toBe(204);
 	});
 
 	it("updates a roster with optimistic concurrency", async () => {

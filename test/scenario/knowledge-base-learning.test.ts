@@ -155,6 +155,15 @@ describe(`the knowledge base at ingest and resolution (${backendName})`, () => {
 		expect(answered.find((p: any) => p.id === prompt.id).incidentId).toBe(created.body.incident.id);
 		const again = await call("POST", "/api/v1/incidents", { title: "Twice", promptId: prompt.id });
 		expect(again.status).toBe(409);
+		// Another tenant sees none of this tenant's prompts and cannot act on them.
+		const stranger = await app.newTenant("learnother");
+		const theirs = (await app.request("GET", "/api/v1/incidents/prompts?status=accepted", { key: stranger.adminKey }))
+			.body;
+		expect(theirs.prompts).toEqual([]);
+		const dismiss = await app.request("POST", `/api/v1/incidents/prompts/${prompt.id}/dismiss`, {
+			key: stranger.adminKey,
+		});
+		expect(dismiss.status).toBe(404);
 
 		// The next time it fires, the fix is there.
 		const next = await fire({
