@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { matchFingerprints, matchTitles, searchText } from "../src/incident/search.ts";
 import { type Database, loadMigrations, migrateSchema, openDatabase } from "../src/platform/db/index.ts";
-import { reachable, scratchDatabase, writeResults } from "./lib.ts";
+import { percentile, reachable, scratchDatabase, seededRandom, writeResults } from "./lib.ts";
 
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const entries = Number(process.env.BENCH_KB_ENTRIES ?? 100_000);
@@ -18,18 +18,7 @@ const cleanups: (() => Promise<void>)[] = [];
 
 // --- Deterministic generation (same entries and queries every run) ---------------------------------
 
-/** mulberry32: a small seeded PRNG, so runs are comparable. */
-function prng(state: number): () => number {
-	return () => {
-		state = (state + 0x6d2b79f5) | 0;
-		let t = Math.imul(state ^ (state >>> 15), 1 | state);
-		t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
-const random = prng(seed);
-const int = (n: number) => Math.floor(random() * n);
-const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
+const { random, int, pick } = seededRandom(seed);
 
 interface Problem {
 	title: string;
@@ -505,11 +494,6 @@ function misspelledQuery(from: Entry[]): { query: string; correct: string } {
 // --- Measurement ----------------------------------------------------------------------------------
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
-function percentile(samples: number[], p: number): number {
-	if (samples.length === 0) return Number.NaN;
-	const sorted = [...samples].sort((a, b) => a - b);
-	return round2(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
-}
 
 interface Measured {
 	p50: number;

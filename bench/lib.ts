@@ -53,3 +53,29 @@ export function writeResults(
 	writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
 	return file;
 }
+
+/** mulberry32: a small seeded PRNG, so runs generate the same data and are comparable. */
+export function seededRandom(seed: number): {
+	random: () => number;
+	int: (n: number) => number;
+	pick: <T>(items: readonly T[]) => T;
+} {
+	let state = seed;
+	const random = () => {
+		state = (state + 0x6d2b79f5) | 0;
+		let t = Math.imul(state ^ (state >>> 15), 1 | state);
+		t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+	const int = (n: number) => Math.floor(random() * n);
+	return { random, int, pick: (items) => items[int(items.length)]! };
+}
+
+/** The p-th percentile (nearest rank) of `samples`, rounded to `digits` decimals. */
+export function percentile(samples: number[], p: number, digits = 2): number {
+	if (samples.length === 0) return Number.NaN;
+	const sorted = [...samples].sort((a, b) => a - b);
+	const value = sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+	const scale = 10 ** digits;
+	return Math.round(value * scale) / scale;
+}

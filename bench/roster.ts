@@ -20,7 +20,7 @@ import { nextOnCall, onCallAt, timeline } from "../src/roster/schedule.ts";
 import type { RosterRecord } from "../src/roster/store.ts";
 import type { Layer, Override, RosterSpec, Shift } from "../src/roster/types.ts";
 import type { Member } from "../src/tenant/index.ts";
-import { writeResults } from "./lib.ts";
+import { percentile, seededRandom, writeResults } from "./lib.ts";
 
 const seed = 20_260_101;
 const memberCount = 20;
@@ -39,18 +39,7 @@ const YEAR_MS = yearTo.getTime() - yearFrom.getTime();
 
 // --- Deterministic generation (same roster shape and instants every run) ----------------------------
 
-/** mulberry32: a small seeded PRNG, so runs are comparable. */
-function prng(state: number): () => number {
-	return () => {
-		state = (state + 0x6d2b79f5) | 0;
-		let t = Math.imul(state ^ (state >>> 15), 1 | state);
-		t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
-const random = prng(seed);
-const int = (n: number) => Math.floor(random() * n);
-const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
+const { random, pick } = seededRandom(seed);
 
 const firstNames = ["Ada", "Bram", "Chen", "Dana", "Emeka", "Farah", "Goran", "Hana", "Ivan", "Jun"];
 const lastNames = ["Kowalski", "Lindqvist", "Mehta", "Nakamura", "Okafor", "Pereira", "Quinn", "Rossi"];
@@ -193,13 +182,6 @@ const randomInstant = () => new Date(yearFrom.getTime() + Math.floor(random() * 
 // --- Measurement ----------------------------------------------------------------------------------
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
-/** Sub-millisecond latencies: keep microseconds. */
-const round3 = (n: number) => Math.round(n * 1000) / 1000;
-function percentile(samples: number[], p: number): number {
-	if (samples.length === 0) return Number.NaN;
-	const sorted = [...samples].sort((a, b) => a - b);
-	return round3(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
-}
 
 interface Measured<R> {
 	p50: number;
@@ -220,9 +202,9 @@ function measure<T, R>(name: string, warm: T[], items: T[], run: (item: T) => R)
 		results.push(result);
 	}
 	const measured = {
-		p50: percentile(samples, 50),
-		p99: percentile(samples, 99),
-		max: percentile(samples, 100),
+		p50: percentile(samples, 50, 3),
+		p99: percentile(samples, 99, 3),
+		max: percentile(samples, 100, 3),
 		results,
 	};
 	console.log(

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { EventBus } from "../platform/bus/index.ts";
-import { actorOf, tenantPrincipal } from "../tenant/index.ts";
+import { actorName, actorOf, tenantPrincipal } from "../tenant/index.ts";
 import { labelMatcherSchema, type SeverityRule } from "./rules.ts";
 import type { SeverityRuleApi } from "./rules-service.ts";
 import { type AlertApi, alertTopic } from "./service.ts";
@@ -119,7 +119,6 @@ const listQuery = z
 	.strict();
 
 /** Who acts, as recorded on the alert: the API key (or, with sign-in, the member). */
-const actorName = (principal: { id: string }) => `api_key:${principal.id}`;
 
 export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app, options) => {
 	const { alerts, bus, heartbeatSeconds = 15 } = options;
@@ -235,7 +234,7 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app
 		},
 		async (request) => {
 			const principal = tenantPrincipal(request);
-			const alert = await alerts.acknowledge(principal.tenant, request.params.id, actorName(principal));
+			const alert = await alerts.acknowledge(principal.tenant, request.params.id, actorName(actorOf(request)));
 			return { alert: toAlertDto(alert) };
 		},
 	);
@@ -260,7 +259,7 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app
 			const alert = await alerts.resolve(
 				principal.tenant,
 				request.params.id,
-				{ name: actorName(principal), kind: principal.agent ? "agent" : "member" },
+				{ name: actorName(actorOf(request)), kind: principal.agent ? "agent" : "member" },
 				request.body?.notes,
 			);
 			return { alert: toAlertDto(alert) };

@@ -1,5 +1,5 @@
-import { type ColumnType, type Generated, type Kysely, type RawBuilder, type Selectable, sql } from "kysely";
-import type { Db } from "../platform/db/index.ts";
+import type { ColumnType, Generated, Kysely, RawBuilder, Selectable } from "kysely";
+import { type Db, jsonb } from "../platform/db/index.ts";
 import type { LabelMatcher, SeverityRule } from "./rules.ts";
 import type { Severity } from "./types.ts";
 
@@ -21,7 +21,6 @@ type RuleTables = {
 export type RuleInput = Pick<SeverityRule, "name" | "position" | "matchers" | "severity" | "enabled">;
 
 const tables = (db: Db, schema: string): Kysely<RuleTables> => db.withSchema(schema).withTables<RuleTables>();
-const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 
 const ruleFromRow = (row: Selectable<RuleTables["alert_rules"]>): SeverityRule => ({
 	id: row.id,
@@ -53,7 +52,7 @@ export async function findRule(db: Db, schema: string, id: string): Promise<Seve
 export async function insertRule(db: Db, schema: string, rule: RuleInput): Promise<SeverityRule> {
 	const row = await tables(db, schema)
 		.insertInto("alert_rules")
-		.values({ ...rule, matchers: json(rule.matchers) })
+		.values({ ...rule, matchers: jsonb(rule.matchers) })
 		.returningAll()
 		.executeTakeFirstOrThrow();
 	return ruleFromRow(row);
@@ -70,7 +69,7 @@ export async function updateRule(
 ): Promise<SeverityRule | undefined> {
 	const row = await tables(db, schema)
 		.updateTable("alert_rules")
-		.set((eb) => ({ ...rule, matchers: json(rule.matchers), updated_at: at, version: eb("version", "+", 1) }))
+		.set((eb) => ({ ...rule, matchers: jsonb(rule.matchers), updated_at: at, version: eb("version", "+", 1) }))
 		.where("id", "=", id)
 		.where("version", "=", version)
 		.returningAll()

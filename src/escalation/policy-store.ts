@@ -1,6 +1,5 @@
 import type { ColumnType, Generated, Kysely, RawBuilder, Selectable } from "kysely";
-import { sql } from "kysely";
-import type { Db } from "../platform/db/index.ts";
+import { type Db, jsonb } from "../platform/db/index.ts";
 import type { Policy, PolicyInput, Tier } from "./types.ts";
 
 /** The tenant-schema table this store owns. */
@@ -19,7 +18,6 @@ type PolicyTables = {
 };
 
 const tables = (db: Db, schema: string): Kysely<PolicyTables> => db.withSchema(schema).withTables<PolicyTables>();
-const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 
 const policyFromRow = (row: Selectable<PolicyTables["escalation_policies"]>): Policy => ({
 	id: row.id,
@@ -36,7 +34,7 @@ const policyFromRow = (row: Selectable<PolicyTables["escalation_policies"]>): Po
 const writable = (input: PolicyInput) => ({
 	name: input.name,
 	description: input.description,
-	tiers: json(input.tiers),
+	tiers: jsonb(input.tiers),
 	repeat: input.repeat,
 	emergency_channel: input.emergencyChannel,
 });

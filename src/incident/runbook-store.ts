@@ -1,6 +1,6 @@
 import type { Generated, Kysely, Selectable } from "kysely";
 import { sql } from "kysely";
-import type { Db } from "../platform/db/index.ts";
+import { type Db, textArray } from "../platform/db/index.ts";
 import type { Runbook, RunbookInput, RunbookVersion } from "./types.ts";
 
 /** The tenant-schema tables this store owns. */
@@ -29,7 +29,6 @@ type RunbookTables = {
 };
 
 const tables = (db: Db, schema: string): Kysely<RunbookTables> => db.withSchema(schema).withTables<RunbookTables>();
-const textArray = (values: string[]) => sql<string[]>`${values}::text[]`;
 
 const runbookFromRow = (row: Selectable<RunbookTables["runbooks"]>): Runbook => ({
 	id: row.id,

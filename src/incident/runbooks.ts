@@ -1,7 +1,7 @@
 import type { Clock } from "../platform/clock.ts";
 import type { Db } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
-import { type Actor, type TenantRef, writeAudit } from "../tenant/index.ts";
+import { type Actor, actorName, type TenantRef, writeAudit } from "../tenant/index.ts";
 import * as store from "./runbook-store.ts";
 import { runbookTemplates } from "./templates.ts";
 import type { Runbook, RunbookInput, RunbookTemplate, RunbookVersion } from "./types.ts";
@@ -19,7 +19,6 @@ export interface RunbookApi {
 }
 
 const notFound = (id: string) => new AppError("not_found", "runbook.not_found", `Runbook ${id} does not exist`);
-const actorName = (actor: Actor) => `${actor.principal.type}:${actor.principal.id}`;
 
 export function createRunbookService({ db, clock }: { db: Db; clock: Clock }): RunbookApi {
 	const findTemplate = (id: string) => {

@@ -11,7 +11,7 @@ import type { Clock } from "../platform/clock.ts";
 import type { Db } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
 import { inSpan } from "../platform/tracing.ts";
-import { type Actor, type TenantRef, writeAudit } from "../tenant/index.ts";
+import { type Actor, actorName, type TenantRef, writeAudit } from "../tenant/index.ts";
 import type { KbMetrics, SearchType } from "./metrics.ts";
 import * as runbookStore from "./runbook-store.ts";
 import * as search from "./search.ts";
@@ -56,8 +56,6 @@ export interface KnowledgeBaseDeps {
 
 /** How long another process may match alerts against a knowledge base changed elsewhere. */
 const MATCH_CACHE_MS = 5_000;
-
-const actorName = (actor: Actor) => `${actor.principal.type}:${actor.principal.id}`;
 
 const notFound = (id: string) =>
 	new AppError("not_found", "incident.not_found", `Knowledge-base entry ${id} does not exist`);

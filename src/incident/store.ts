@@ -1,6 +1,6 @@
 import { type ColumnType, type Generated, type Kysely, type RawBuilder, type Selectable, sql } from "kysely";
 import type { LabelMatcher, Severity } from "../alert/index.ts";
-import type { Db } from "../platform/db/index.ts";
+import { type Db, jsonb, textArray, uuidArray } from "../platform/db/index.ts";
 import type { Incident, IncidentInput, IncidentSource, IncidentVersion, KbPrompt } from "./types.ts";
 
 type Json<T> = ColumnType<T, RawBuilder<unknown>, RawBuilder<unknown>>;
@@ -60,11 +60,6 @@ type IncidentRow = Selectable<IncidentTables["incidents"]>;
 
 export const tables = (db: Db, schema: string): Kysely<IncidentTables> =>
 	db.withSchema(schema).withTables<IncidentTables>();
-
-export const json = (value: unknown): RawBuilder<unknown> => sql`${JSON.stringify(value)}::jsonb`;
-/** A text[] parameter (node-postgres sends JS arrays as PostgreSQL arrays). */
-const textArray = (values: string[]): RawBuilder<string[]> => sql<string[]>`${values}::text[]`;
-const uuidArray = (values: string[]): RawBuilder<string[]> => sql<string[]>`${values}::uuid[]`;
 
 /** The columns every read selects: all but the search vector, which is the database's business. */
 export const incidentColumns = [
@@ -126,7 +121,7 @@ export const incidentFromRow = (row: IncidentRow): Incident => ({
 const writable = (input: IncidentInput) => ({
 	title: input.title,
 	fingerprints: textArray(input.fingerprints),
-	matchers: json(input.matchers),
+	matchers: jsonb(input.matchers),
 	symptoms: input.symptoms,
 	root_cause: input.rootCause,
 	solution: input.solution,
@@ -289,7 +284,7 @@ export async function mergeInto(db: Db, schema: string, source: Incident, target
 		.set((eb) => ({
 			merged_into: targetId,
 			fingerprints: textArray([]),
-			matchers: json([]),
+			matchers: jsonb([]),
 			times_seen: 0,
 			last_seen_at: null,
 			acknowledged_count: 0,
@@ -337,8 +332,8 @@ export async function insertVersion(db: Db, schema: string, version: IncidentVer
 			incident_id: version.incidentId,
 			version: version.version,
 			action: version.action,
-			snapshot: json(version.snapshot),
-			changes: json(version.changes),
+			snapshot: jsonb(version.snapshot),
+			changes: jsonb(version.changes),
 			changed_by: version.changedBy,
 			changed_at: version.changedAt,
 		})
@@ -396,7 +391,7 @@ export async function insertPrompt(
 			alert_id: prompt.alertId,
 			fingerprint: prompt.fingerprint,
 			title: prompt.title,
-			labels: json(prompt.labels),
+			labels: jsonb(prompt.labels),
 			resolved_by: prompt.resolvedBy,
 			resolution_notes: prompt.resolutionNotes,
 			incident_id: null,

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { actorOf, type TenantRef, tenantPrincipal } from "../tenant/index.ts";
 import { shiftsInZone } from "./schedule.ts";
 import { DEFAULT_EXPORT_DAYS, type RosterApi, type RosterRecord } from "./service.ts";
+import { DAY_MS } from "./timezone.ts";
 import type { Gap, OnCall, Shift } from "./types.ts";
 
 export interface RosterRoutesOptions {
@@ -14,7 +15,6 @@ export interface RosterRoutesOptions {
 	now: () => Date;
 }
 
-const DAY_MS = 86_400_000;
 const dateTime = z.string().meta({ format: "date-time" });
 /** An instant in ISO 8601 with an offset or Z, e.g. 2026-03-29T09:00:00+02:00. */
 const instant = z.iso

@@ -2,12 +2,12 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Clock } from "../platform/clock.ts";
 import type { Db } from "../platform/db/index.ts";
 import { AppError, mapPgError } from "../platform/errors.ts";
-import { type Actor, type MemberApi, type TenantApi, type TenantRef, writeAudit } from "../tenant/index.ts";
+import { type Actor, actorName, type MemberApi, type TenantApi, type TenantRef, writeAudit } from "../tenant/index.ts";
 import { type Handoff, handoffsBetween } from "./handoffs.ts";
 import type { ImportedEvent } from "./ical-import.ts";
 import { gaps, nextOnCall, onCallAt, timeline } from "./schedule.ts";
 import * as store from "./store.ts";
-import { isValidZone, parseWallClock } from "./timezone.ts";
+import { DAY_MS, isValidZone, parseWallClock } from "./timezone.ts";
 import type { Gap, OnCall, RosterSpec, Shift } from "./types.ts";
 
 export type { HandoffRecord, LayerInput, OverrideRecord, RosterFields, RosterRecord } from "./store.ts";
@@ -18,7 +18,6 @@ export const MAX_WINDOW_DAYS = 731;
 export const DEFAULT_EXPORT_DAYS = 90;
 /** The longest shift a layer may have, per unit (a year). */
 const MAX_SHIFT = { hours: 24 * 366, days: 366, weeks: 52 } as const;
-const DAY_MS = 86_400_000;
 /** The largest calendar an import fetches. */
 const MAX_CALENDAR_BYTES = 5 * 1024 * 1024;
 const FETCH_TIMEOUT_MS = 10_000;
@@ -119,7 +118,6 @@ export interface RosterServiceDeps {
 }
 
 const notFound = (id: string) => new AppError("not_found", "roster.not_found", `Roster ${id} does not exist`);
-const actorName = (actor: Actor) => `${actor.principal.type}:${actor.principal.id}`;
 const hashToken = (token: string) => createHash("sha256").update(token).digest("hex");
 const nameTaken = {
 	rosters_name_key: { code: "roster.name_taken", message: "Another roster has this name", field: "body.name" },

@@ -1,6 +1,6 @@
 import type { ColumnType, Generated, Kysely, RawBuilder, Selectable } from "kysely";
 import { sql } from "kysely";
-import type { Db } from "../platform/db/index.ts";
+import { type Db, jsonb, uuidArray } from "../platform/db/index.ts";
 import type { Layer, Override, Restriction, ShiftUnit } from "./types.ts";
 
 /** The tables this store owns: the tenant's rosters, and the public calendar-feed index. */
@@ -83,8 +83,6 @@ export interface HandoffRecord {
 
 const tables = (db: Db, schema: string): Kysely<RosterTables> => db.withSchema(schema).withTables<RosterTables>();
 const feeds = (db: Db): Kysely<FeedTables> => db.withSchema("public").withTables<FeedTables>();
-const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
-const uuidArray = (values: string[]) => sql<string[]>`${values}::uuid[]`;
 
 const layerFromRow = (row: Selectable<RosterTables["roster_layers"]>): Layer => ({
 	id: row.id,
@@ -205,8 +203,8 @@ export async function replaceLayers(db: Db, schema: string, rosterId: string, la
 				handoff_time: layer.handoffTime,
 				time_zone: layer.timeZone,
 				starts_at: layer.start,
-				restrictions: json(layer.restrictions),
-				calendar: json(layer.calendar),
+				restrictions: jsonb(layer.restrictions),
+				calendar: jsonb(layer.calendar),
 			})),
 		)
 		.execute();

@@ -41,6 +41,9 @@ export interface AuditRecord extends Required<Pick<AuditEntry, "action" | "targe
 	sourceIp: string | null;
 }
 
+/** How a change records who made it (`created_by`, `changed_by`): `api_key:<id>`, `system:<id>`, … */
+export const actorName = (actor: Actor): string => `${actor.principal.type}:${actor.principal.id}`;
+
 /**
  * Writes one audit row into the tenant's schema. Call it with the transaction that makes the
  * change, so the change and its record commit together or not at all.

@@ -1,6 +1,6 @@
 /** The tenant domain: tenants, API keys, roles and permissions, audit. Other code imports only this. */
 
-export { type AuditEntry, type AuditRecord, writeAudit } from "./audit.ts";
+export { type AuditEntry, type AuditRecord, actorName, writeAudit } from "./audit.ts";
 export { actorOf, memberRoutes, type TenantRoutesOptions, tenantPrincipal, tenantRoutes } from "./handler.ts";
 export { type ContactMethod, contactMethodTypes, type Member, type MemberInput } from "./member-types.ts";
 export { createMemberService, type MemberApi, type MemberServiceDeps } from "./members.ts";

@@ -1,6 +1,5 @@
 import type { ColumnType, Generated, Kysely, RawBuilder, Selectable } from "kysely";
-import { sql } from "kysely";
-import type { Db } from "../platform/db/index.ts";
+import { type Db, jsonb } from "../platform/db/index.ts";
 import type { Member, MemberInput } from "./member-types.ts";
 
 /** The tenant-schema table this store owns. */
@@ -18,7 +17,6 @@ type MemberTables = {
 };
 
 const tables = (db: Db, schema: string): Kysely<MemberTables> => db.withSchema(schema).withTables<MemberTables>();
-const json = (value: unknown) => sql`${JSON.stringify(value)}::jsonb`;
 
 const memberFromRow = (row: Selectable<MemberTables["members"]>): Member => ({
 	id: row.id,
@@ -35,7 +33,7 @@ const writable = (input: MemberInput) => ({
 	name: input.name,
 	email: input.email,
 	time_zone: input.timeZone,
-	contact_methods: json(input.contactMethods),
+	contact_methods: jsonb(input.contactMethods),
 });
 
 export async function insertMember(db: Db, schema: string, input: MemberInput, at: Date): Promise<Member> {

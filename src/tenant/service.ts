@@ -3,7 +3,7 @@ import type { EventBus } from "../platform/bus/index.ts";
 import type { Clock } from "../platform/clock.ts";
 import { type Db, loadMigrations, migrateSchema, migrateSchemaInTransaction } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
-import { type AuditRecord, listAudit, writeAudit } from "./audit.ts";
+import { type AuditRecord, actorName, listAudit, writeAudit } from "./audit.ts";
 import {
 	displayPrefix,
 	generateAdminToken,
@@ -133,7 +133,7 @@ export function createTenantService({ db, clock, bus, adminToken, onBackgroundEr
 		async createApiKey(input, actor) {
 			const tenant = await getTenant(input.tenantSlug);
 			const key = generateApiKey();
-			const createdBy = `${actor.principal.type}:${actor.principal.id}`;
+			const createdBy = actorName(actor);
 			const apiKey = await db.transaction().execute(async (trx) => {
 				const created = await store.insertApiKey(trx, {
 					tenant_id: tenant.id,

@@ -6,3 +6,4 @@ export {
 	migrateSchema,
 	migrateSchemaInTransaction,
 } from "./migrator.ts";
+export { jsonb, textArray, uuidArray } from "./params.ts";
