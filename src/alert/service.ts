@@ -18,7 +18,8 @@ import type { IncomingAlert, Severity } from "./types.ts";
 
 /** What the escalation domain offers the pipeline (it implements this; spec §4.1 "start escalation timer"). */
 export interface EscalationStarter {
-	start(tenant: TenantRef, alert: Pick<Alert, "id" | "fingerprint" | "severity" | "title">): Promise<void>;
+	/** Routes the alert to a policy by its labels and starts paging; a second start is harmless. */
+	start(tenant: TenantRef, alert: Pick<Alert, "id" | "fingerprint" | "severity" | "title" | "labels">): Promise<void>;
 	stop(tenant: TenantRef, alertId: string, reason: "acknowledged" | "resolved"): Promise<void>;
 }
 
@@ -95,7 +96,13 @@ export interface AlertApi {
 		tenant: TenantRef,
 		id: string,
 	): Promise<{ alert: Alert; events: AlertEvent[]; knowledgeBase: KnowledgeBaseEntryView | undefined }>;
-	acknowledge(tenant: TenantRef, id: string, by: string): Promise<Alert>;
+	/** `via` says how, when not through the API: `slack`, `sms`, `phone`. */
+	acknowledge(tenant: TenantRef, id: string, by: string, via?: string): Promise<Alert>;
+	/** Adds what another domain did for the alert to its timeline (escalated, notified). */
+	recordTimeline(
+		tenant: TenantRef,
+		events: { alertId: string; type: "escalated" | "notified"; at: Date; details: Record<string, unknown> }[],
+	): Promise<void>;
 	resolve(tenant: TenantRef, id: string, by: Responder, notes?: string): Promise<Alert>;
 	/** Flushes pending counters; call on shutdown. */
 	close(): Promise<void>;
@@ -256,7 +263,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		opened: store.UpsertResult[],
 		resolved: Alert[],
 		acknowledged: { id: string; fingerprint: string }[],
-		titles: Map<string, string>,
+		written: Map<string, Pick<Alert, "title" | "labels">>,
 	): Promise<void> {
 		await Promise.all([
 			dedup.remember(
@@ -278,7 +285,8 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 					id: row.id,
 					fingerprint: row.fingerprint,
 					severity: row.severity,
-					title: titles.get(row.fingerprint) ?? "",
+					title: written.get(row.fingerprint)?.title ?? "",
+					labels: written.get(row.fingerprint)?.labels ?? {},
 				};
 				work.push(escalation.start(tenant, alert).catch((error) => onError(error, "escalation start")));
 			}
@@ -415,7 +423,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 				outcomes.set(row.fingerprint, { alertId: row.id, outcome: row.inserted ? "created" : "deduplicated" });
 			}
 			await inSpan("alert.notify", {}, () =>
-				afterCommit(tenant, opened, resolved, acknowledged, new Map(rows.map((r) => [r.fingerprint, r.title]))),
+				afterCommit(tenant, opened, resolved, acknowledged, new Map(rows.map((r) => [r.fingerprint, r]))),
 			);
 		}
 
@@ -483,6 +491,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		action: "acknowledge" | "resolve",
 		responder: Responder,
 		notes?: string,
+		via?: string,
 	): Promise<Alert> {
 		const by = responder.name;
 		const now = clock.now();
@@ -506,7 +515,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 					type: action === "acknowledge" ? "acknowledged" : "resolved",
 					at: now,
 					actor: by,
-					details: notes ? { notes } : {},
+					details: { ...(notes && { notes }), ...(via && { via }) },
 				},
 			]);
 			return { alert: updated, changed: true };
@@ -548,7 +557,14 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 			]);
 			return { alert, events, knowledgeBase: knowledge };
 		},
-		acknowledge: (tenant, id, by) => changeStatus(tenant, id, "acknowledge", { name: by, kind: "member" }),
+		acknowledge: (tenant, id, by, via) =>
+			changeStatus(tenant, id, "acknowledge", { name: by, kind: "member" }, undefined, via),
+		recordTimeline: (tenant, events) =>
+			store.insertEvents(
+				db,
+				tenant.schema,
+				events.map((e) => ({ ...e, actor: "escalation" })),
+			),
 		resolve: (tenant, id, by, notes) => changeStatus(tenant, id, "resolve", by, notes),
 		async close() {
 			await Promise.all(allBatchers.flatMap((batchers) => [...batchers.values()].map((b) => b.drain())));

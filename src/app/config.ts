@@ -100,6 +100,52 @@ export const settings = {
 		schema: positiveInt(100, 600_000).default(10_000),
 		help: "On SIGTERM, how long in-flight requests may take before the process exits anyway.",
 	},
+	public_url: {
+		env: "OPSWATCH_PUBLIC_URL",
+		schema: urlWithScheme(["http:", "https:"], "HTTP(S)").optional(),
+		help: "OpsWatch's address as people and providers reach it: links in pages, Twilio/Vonage callbacks (their signatures cover it). Unset: http://localhost:<port>.",
+	},
+	slack_bot_token: {
+		env: "OPSWATCH_SLACK_BOT_TOKEN",
+		schema: z
+			.string()
+			.regex(/^xox[bp]-/, "must be a Slack bot token (xoxb-…)")
+			.optional(),
+		help: "Slack bot token for DMs and channel posts. Unset: Slack pages go to the in-app inbox.",
+		secret: true,
+	},
+	slack_api_url: {
+		env: "OPSWATCH_SLACK_API_URL",
+		schema: urlWithScheme(["http:", "https:"], "HTTP(S)").default("https://slack.com/api/"),
+		help: "Slack Web API base URL (tests point it at a local fake).",
+	},
+	twilio_account_sid: {
+		env: "OPSWATCH_TWILIO_ACCOUNT_SID",
+		schema: z
+			.string()
+			.regex(/^AC[0-9a-fA-F]{32}$/, "must be a Twilio account SID (AC + 32 hex)")
+			.optional(),
+		help: "Twilio account for phone calls and SMS (with the auth token and from number).",
+	},
+	twilio_auth_token: {
+		env: "OPSWATCH_TWILIO_AUTH_TOKEN",
+		schema: z.string().min(16).optional(),
+		help: "Twilio auth token: authenticates API calls and verifies X-Twilio-Signature on callbacks.",
+		secret: true,
+	},
+	twilio_from_number: {
+		env: "OPSWATCH_TWILIO_FROM_NUMBER",
+		schema: z
+			.string()
+			.regex(/^\+[1-9][0-9]{6,14}$/, "must be an E.164 number, e.g. +4930123456")
+			.optional(),
+		help: "The Twilio number pages come from; its inbound-SMS webhook is /api/v1/telephony/twilio/sms.",
+	},
+	twilio_api_url: {
+		env: "OPSWATCH_TWILIO_API_URL",
+		schema: urlWithScheme(["http:", "https:"], "HTTP(S)").default("https://api.twilio.com"),
+		help: "Twilio REST API base URL (tests point it at a local fake).",
+	},
 } as const;
 
 type Settings = typeof settings;
@@ -131,6 +177,29 @@ export interface Config {
 	readonly maxAlertsPerRequest: number;
 	readonly otlpEndpoint: string | undefined;
 	readonly shutdownTimeoutMs: number;
+	readonly publicUrl: string | undefined;
+	readonly slack: { readonly botToken: string; readonly apiUrl: string } | undefined;
+	readonly twilio:
+		| {
+				readonly accountSid: string;
+				readonly authToken: string;
+				readonly fromNumber: string;
+				readonly apiUrl: string;
+		  }
+		| undefined;
+}
+
+/** Settings that only work together: all set, or none. */
+function group<T>(name: string, values: Record<string, string | undefined>, build: () => T): T | undefined {
+	const set = Object.entries(values).filter(([, value]) => value !== undefined);
+	if (set.length === 0) return undefined;
+	const missing = Object.entries(values)
+		.filter(([, value]) => value === undefined)
+		.map(([key]) => settings[key as SettingKey].env);
+	if (missing.length > 0) {
+		throw new ConfigError(`Invalid configuration:\n  ${name} needs ${missing.join(" and ")} as well`);
+	}
+	return build();
 }
 
 /** Raised for any configuration problem; the message names the offending key. */
@@ -210,6 +279,22 @@ export function loadConfig(sources: ConfigSources): Config {
 		maxAlertsPerRequest: c.max_alerts_per_request,
 		otlpEndpoint: c.otlp_endpoint,
 		shutdownTimeoutMs: c.shutdown_timeout_ms,
+		publicUrl: c.public_url?.replace(/\/+$/, ""),
+		slack: c.slack_bot_token ? { botToken: c.slack_bot_token, apiUrl: c.slack_api_url } : undefined,
+		twilio: group(
+			"Twilio",
+			{
+				twilio_account_sid: c.twilio_account_sid,
+				twilio_auth_token: c.twilio_auth_token,
+				twilio_from_number: c.twilio_from_number,
+			},
+			() => ({
+				accountSid: c.twilio_account_sid!,
+				authToken: c.twilio_auth_token!,
+				fromNumber: c.twilio_from_number!,
+				apiUrl: c.twilio_api_url,
+			}),
+		),
 	});
 }
 
@@ -254,6 +339,13 @@ export function redactedConfig(config: Config): Record<string, unknown> {
 		max_alerts_per_request: config.maxAlertsPerRequest,
 		otlp_endpoint: config.otlpEndpoint ?? null,
 		shutdown_timeout_ms: config.shutdownTimeoutMs,
+		public_url: config.publicUrl ?? null,
+		slack_bot_token: config.slack ? "<redacted>" : null,
+		slack_api_url: config.slack?.apiUrl ?? null,
+		twilio_account_sid: config.twilio?.accountSid ?? null,
+		twilio_auth_token: config.twilio ? "<redacted>" : null,
+		twilio_from_number: config.twilio ? "<redacted>" : null,
+		twilio_api_url: config.twilio?.apiUrl ?? null,
 	};
 }
 

@@ -8,7 +8,16 @@ import {
 	type EscalationStarter,
 	type SeverityRuleApi,
 } from "../alert/index.ts";
-import { createPolicyService, type PolicyApi } from "../escalation/index.ts";
+import {
+	countOverdue,
+	createEscalationMetrics,
+	createEscalationService,
+	createPolicyService,
+	createSenders,
+	type EscalationApi,
+	type PolicyApi,
+	rosterResolver,
+} from "../escalation/index.ts";
 import {
 	createKbMetrics,
 	createKnowledgeBase,
@@ -26,6 +35,7 @@ import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } fro
 import { createRedisClient } from "../platform/redis.ts";
 import { createRosterService, type RosterApi } from "../roster/index.ts";
 import { createMemberService, createTenantService, type MemberApi, type TenantApi } from "../tenant/index.ts";
+import { alertDesk } from "./alert-desk.ts";
 import type { Config } from "./config.ts";
 import type { ReadinessCheck } from "./http/health.ts";
 
@@ -47,6 +57,9 @@ export interface Container {
 	members: MemberApi;
 	rosters: RosterApi;
 	policies: PolicyApi;
+	escalations: EscalationApi;
+	/** OpsWatch's external address (links in pages, provider callbacks). */
+	publicUrl: string;
 	readiness: ReadinessCheck[];
 	close(): Promise<void>;
 }
@@ -57,19 +70,11 @@ export interface ContainerOptions {
 	clock?: Clock;
 	/** Tests start each file's database from a pre-migrated dump instead of the data dir. */
 	database?: Database;
-	/** Until the escalation engine exists nothing pages; tests pass a recorder. */
+	/** Tests of the ingest pipeline alone pass a recorder in place of the escalation engine. */
 	escalation?: EscalationStarter;
+	/** Overrides config.publicUrl (tests learn their address only after choosing a port). */
+	publicUrl?: string;
 }
-
-/** Logs what would page: the escalation engine replaces this. */
-const loggingEscalation = (logger: Logger): EscalationStarter => ({
-	start: async (tenant, alert) =>
-		logger.info(
-			{ tenant: tenant.slug, alert_id: alert.id, severity: alert.severity },
-			"alert would page (no escalation engine yet)",
-		),
-	stop: async () => {},
-});
 
 export async function createContainer({
 	config,
@@ -77,6 +82,7 @@ export async function createContainer({
 	clock = systemClock,
 	database,
 	escalation,
+	publicUrl = config.publicUrl ?? `http://localhost:${config.port}`,
 }: ContainerOptions): Promise<Container> {
 	const onError = (component: string) => (error: unknown) =>
 		logger.error({ err: error, component }, `${component} error`);
@@ -142,17 +148,36 @@ export async function createContainer({
 	});
 	const rosters: RosterApi = createRosterService({ db: database.db, clock, members, tenants });
 	const policies = createPolicyService({ db: database.db, clock, members, rosters });
-	const alerts = createAlertService({
+	// The alert pipeline starts escalations and the engine acknowledges alerts: the closures break
+	// the cycle at construction, as for members and rosters.
+	const alerts: AlertApi = createAlertService({
 		rules: alertRules,
 		db: database.db,
 		clock,
 		bus,
 		dedup: createDedupWindow({ cache, windowMs: config.dedupWindowMs, onError: onError("dedup cache") }),
-		escalation: escalation ?? loggingEscalation(logger),
+		escalation: escalation ?? {
+			start: (tenant, alert) => escalations.start(tenant, alert),
+			stop: (tenant, alertId, reason) => escalations.stop(tenant, alertId, reason),
+		},
 		knowledgeBase,
 		metrics: createAlertMetrics(metrics.registry),
 		onError: (error, context) =>
 			logger.error({ err: error, component: "alert", context }, `alert pipeline: ${context} failed`),
+	});
+
+	const escalations: EscalationApi = createEscalationService({
+		db: database.db,
+		clock,
+		bus,
+		tenants,
+		members,
+		alerts: alertDesk(alerts, publicUrl),
+		resolverFor: (tenant) => rosterResolver(rosters, tenant),
+		channels: createSenders({ publicUrl, slack: config.slack, twilio: config.twilio }),
+		metrics: createEscalationMetrics(metrics.registry, () => countOverdue(database.db, clock.now(), 5000)),
+		onError: (error, context) =>
+			logger.error({ err: error, component: "escalation", context }, `escalation: ${context} failed`),
 	});
 
 	return {
@@ -172,6 +197,8 @@ export async function createContainer({
 		members,
 		rosters,
 		policies,
+		escalations,
+		publicUrl,
 		readiness,
 		async close() {
 			await alerts.close();

@@ -47,12 +47,18 @@ export interface StartOptions {
 	logger?: Logger;
 	firstStart?: boolean;
 	escalation?: EscalationStarter;
+	publicUrl?: string;
 }
 
 /** The background jobs of a worker process (`--mode=worker`, and inside `--mode=all`). */
 function workerJobs(container: Container): Job[] {
 	const { logger } = container;
 	return [
+		{
+			name: "escalations",
+			start: () => container.escalations.startWorker(),
+			stop: () => container.escalations.stopWorker(),
+		},
 		createHandoffJob({
 			tenants: container.tenants,
 			rosters: container.rosters,
@@ -91,6 +97,7 @@ export async function startServer(
 		logger,
 		database: options.database,
 		escalation: options.escalation,
+		publicUrl: options.publicUrl,
 	});
 	let app: FastifyInstance | undefined;
 	let worker: Worker | undefined;
@@ -120,6 +127,8 @@ export async function startServer(
 							members: container.members,
 							rosters: container.rosters,
 							policies: container.policies,
+							escalations: container.escalations,
+							twilio: config.twilio && { authToken: config.twilio.authToken, publicUrl: container.publicUrl },
 							clock: container.clock,
 							bus: container.bus,
 							maxAlertsPerRequest: config.maxAlertsPerRequest,

@@ -1,7 +1,12 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { assertValidMatchers, labelMatcherSchema } from "../alert/index.ts";
+import { AppError } from "../platform/errors.ts";
 import { actorOf, tenantPrincipal } from "../tenant/index.ts";
+import type { EscalationApi } from "./escalations.ts";
+import type { Notification } from "./outbox-store.ts";
 import type { PolicyApi } from "./policies.ts";
+import { gatherResponseTwiml, parseAckReply, smsReplyTwiml, verifyTwilioSignature } from "./twilio.ts";
 import { type PlannedStep, type Policy, personChannels } from "./types.ts";
 
 const dateTime = z.string().meta({ format: "date-time" });
@@ -25,11 +30,11 @@ const policyInput = z
 				z
 					.object({
 						targets: z.array(target).min(1, "a tier needs at least one target").max(20),
-						timeoutMinutes: z
+						timeoutSeconds: z
 							.number()
 							.int()
-							.min(1, "must be at least 1 minute")
-							.max(1440, "must be at most 1440 minutes (a day)"),
+							.min(1, "must be at least 1 second")
+							.max(86_400, "must be at most 86400 seconds (a day)"),
 					})
 					.strict(),
 			)
@@ -191,6 +196,279 @@ export const escalationPolicyRoutes: FastifyPluginAsyncZod<{ policies: PolicyApi
 			const start = request.query.start ?? now();
 			const steps = await policies.dryRun(tenantPrincipal(request).tenant, request.params.id, start);
 			return { start: start.toISOString(), steps: steps.map(toStepDto) };
+		},
+	);
+};
+
+const routesDto = z
+	.object({
+		routes: z
+			.array(
+				z
+					.object({
+						matchers: z
+							.array(labelMatcherSchema)
+							.min(1, "a route needs at least one matcher (use defaultPolicyId for the rest)")
+							.max(20),
+						policyId: z.uuid(),
+					})
+					.strict(),
+			)
+			.max(100),
+		defaultPolicyId: z.uuid().nullable(),
+	})
+	.strict()
+	.meta({
+		id: "EscalationRoutes",
+		description: "Tried in order; the first whose matchers all match an alert's labels picks the policy",
+	});
+
+const notificationDto = z
+	.object({
+		id: z.uuid(),
+		alertId: z.uuid(),
+		memberId: z.uuid().nullable(),
+		pass: z.number().int(),
+		tier: z.number().int(),
+		channel: z.string(),
+		status: z.enum(["pending", "sending", "sent", "failed", "cancelled"]),
+		tries: z.number().int(),
+		title: z.string(),
+		severity: z.string(),
+		lastError: z.string().nullable(),
+		createdAt: dateTime,
+		sentAt: dateTime.nullable(),
+	})
+	.meta({ id: "Notification", description: "One page; phone numbers and Slack ids are not shown" });
+
+const toNotificationDto = (n: Notification) => ({
+	id: n.id,
+	alertId: n.alertId,
+	memberId: n.memberId,
+	pass: n.attempt + 1,
+	tier: n.tier + 1,
+	channel: n.channel,
+	status: n.status,
+	tries: n.tries,
+	title: n.message.title,
+	severity: n.message.severity,
+	lastError: n.lastError,
+	createdAt: n.createdAt.toISOString(),
+	sentAt: n.sentAt?.toISOString() ?? null,
+});
+
+/** Alert routing to policies, running escalations and what they sent (spec §8.1). */
+export const escalationRoutes: FastifyPluginAsyncZod<{ escalations: EscalationApi }> = async (app, { escalations }) => {
+	const tags = ["escalations"];
+	const read = { auth: { permission: "escalation.read" as const } };
+
+	app.get(
+		"/api/v1/escalation-routes",
+		{ config: read, schema: { tags, summary: "Which policy pages for which alerts", response: { 200: routesDto } } },
+		async (request) => escalations.getRoutes(tenantPrincipal(request).tenant),
+	);
+
+	app.put(
+		"/api/v1/escalation-routes",
+		{
+			config: { auth: { permission: "escalation.manage" as const } },
+			schema: {
+				tags,
+				summary: "Replace the routes: label matchers → policy, tried in order, and the default policy",
+				body: routesDto,
+				response: { 200: routesDto },
+			},
+		},
+		async (request) => {
+			request.body.routes.forEach((route, i) => {
+				try {
+					assertValidMatchers(route.matchers, "escalation_route.invalid_matcher");
+				} catch (error) {
+					if (error instanceof AppError && error.fields) {
+						throw new AppError(error.kind, error.code, error.message, {
+							fields: error.fields.map((f) => ({ ...f, path: `body.routes.${i}.${f.path.replace(/^body\./, "")}` })),
+						});
+					}
+					throw error;
+				}
+			});
+			return escalations.setRoutes(tenantPrincipal(request).tenant, request.body, actorOf(request));
+		},
+	);
+
+	app.get(
+		"/api/v1/alerts/:id/escalation",
+		{
+			config: read,
+			schema: {
+				tags,
+				summary: "An alert's escalation: its policy snapshot, where it stands, and every page it sent",
+				params: z.object({ id: z.uuid() }),
+				response: {
+					200: z.object({
+						escalation: z.object({
+							id: z.uuid(),
+							policyId: z.uuid().nullable(),
+							policyName: z.string(),
+							policyVersion: z.number().int(),
+							status: z.enum(["active", "acknowledged", "resolved", "exhausted"]),
+							nextPass: z.number().int(),
+							nextTier: z.number().int(),
+							nextActionAt: dateTime.nullable(),
+							startedAt: dateTime,
+							stoppedAt: dateTime.nullable(),
+						}),
+						notifications: z.array(notificationDto),
+					}),
+				},
+			},
+		},
+		async (request) => {
+			const { escalation, notifications } = await escalations.ofAlert(
+				tenantPrincipal(request).tenant,
+				request.params.id,
+			);
+			return {
+				escalation: {
+					id: escalation.id,
+					policyId: escalation.policyId,
+					policyName: escalation.policy.name,
+					policyVersion: escalation.policy.version,
+					status: escalation.status,
+					nextPass: escalation.attempt + 1,
+					nextTier: escalation.tier + 1,
+					nextActionAt: escalation.nextActionAt?.toISOString() ?? null,
+					startedAt: escalation.startedAt.toISOString(),
+					stoppedAt: escalation.stoppedAt?.toISOString() ?? null,
+				},
+				notifications: notifications.map(toNotificationDto),
+			};
+		},
+	);
+
+	app.get(
+		"/api/v1/members/:id/notifications",
+		{
+			config: { auth: { permission: "members.read" as const } },
+			schema: {
+				tags,
+				summary: "A member's pages, newest first; `channel=inbox` is their in-app inbox",
+				params: z.object({ id: z.uuid() }),
+				querystring: z
+					.object({
+						channel: z.enum([...personChannels, "slack_channel"]).optional(),
+						limit: z.coerce.number().int().min(1).max(500).default(50),
+					})
+					.strict(),
+				response: { 200: z.object({ notifications: z.array(notificationDto) }) },
+			},
+		},
+		async (request) => ({
+			notifications: (
+				await escalations.notificationsOf(tenantPrincipal(request).tenant, request.params.id, request.query)
+			).map(toNotificationDto),
+		}),
+	);
+};
+
+/**
+ * Twilio's callbacks: a keypress on a page's call, an SMS reply, delivery status. Each request is
+ * verified by X-Twilio-Signature over the URL Twilio called (OpsWatch's public URL) and the form
+ * fields; anything else gets 403 and changes nothing. Answers are TwiML, read or texted back.
+ */
+export const twilioWebhookRoutes: FastifyPluginAsyncZod<{
+	escalations: EscalationApi;
+	authToken: string;
+	publicUrl: string;
+}> = async (app, { escalations, authToken, publicUrl }) => {
+	// Twilio posts forms; the parser lives in this plugin's scope only.
+	app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_request, body, done) => {
+		done(null, Object.fromEntries(new URLSearchParams(body as string)));
+	});
+	const tags = ["telephony"];
+	const form = z.record(z.string(), z.string());
+	const twimlReply = { 200: z.string().meta({ description: "TwiML" }) };
+
+	// Before validation, so a forged request learns nothing about what a valid one looks like.
+	app.addHook("preValidation", async (request) => {
+		const params = (request.body ?? {}) as Record<string, string>;
+		if (
+			!verifyTwilioSignature(
+				authToken,
+				publicUrl + request.url,
+				params,
+				request.headers["x-twilio-signature"] as string | undefined,
+			)
+		) {
+			throw new AppError("forbidden", "telephony.bad_signature", "X-Twilio-Signature does not match this request");
+		}
+	});
+
+	app.post(
+		"/api/v1/telephony/twilio/gather",
+		{
+			config: { auth: "public" },
+			schema: {
+				tags,
+				summary: "A keypress on a page's call: 1 acknowledges the alert",
+				querystring: z.object({ tenant: z.uuid(), notification: z.uuid() }).strict(),
+				body: form,
+				response: twimlReply,
+			},
+		},
+		async (request, reply) => {
+			const result = await escalations.keypress(
+				request.query.tenant,
+				request.query.notification,
+				request.body.Digits ?? "",
+			);
+			return reply.type("text/xml").send(gatherResponseTwiml(result.acknowledged, result.message));
+		},
+	);
+
+	app.post(
+		"/api/v1/telephony/twilio/sms",
+		{
+			config: { auth: "public" },
+			schema: {
+				tags,
+				summary: "An SMS reply: `ACK <code>` acknowledges the paged alert",
+				body: form,
+				response: twimlReply,
+			},
+		},
+		async (request, reply) => {
+			const code = parseAckReply(request.body.Body ?? "");
+			// Twilio texts the TwiML back, so a wrong code gets a readable answer rather than an HTTP error
+			// that would leave the person on call guessing.
+			const answer = code
+				? (await escalations.smsReply(request.body.From ?? "", code)).message
+				: "OpsWatch: reply ACK followed by the code in the page, e.g. ACK 123456.";
+			return reply.type("text/xml").send(smsReplyTwiml(answer));
+		},
+	);
+
+	app.post(
+		"/api/v1/telephony/twilio/status",
+		{
+			config: { auth: "public" },
+			schema: {
+				tags,
+				summary: "Delivery status of a page's call or SMS (recorded in the log)",
+				querystring: z.object({ tenant: z.uuid(), notification: z.uuid() }).strict(),
+				body: form,
+			},
+		},
+		async (request, reply) => {
+			request.log.info(
+				{
+					tenant_id: request.query.tenant,
+					notification_id: request.query.notification,
+					status: request.body.CallStatus ?? request.body.MessageStatus,
+				},
+				"twilio delivery status",
+			);
+			return reply.status(204).send();
 		},
 	);
 };

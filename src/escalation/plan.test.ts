@@ -14,7 +14,7 @@ describe("planEscalation", () => {
 	it("notifies a person once per channel even when two targets name them", async () => {
 		const tiers: Tier[] = [
 			{
-				timeoutMinutes: 5,
+				timeoutSeconds: 300,
 				targets: [
 					{ type: "roster_oncall", rosterId: "r", channels: ["push", "sms"] },
 					{ type: "member", memberId: "ann", channels: ["sms", "phone"] },
@@ -32,8 +32,8 @@ describe("planEscalation", () => {
 
 	it("resolves targets at each tier's start, repeats passes, and ends in the emergency channel", async () => {
 		const tiers: Tier[] = [
-			{ timeoutMinutes: 10, targets: [{ type: "roster_oncall", rosterId: "r", channels: ["phone"] }] },
-			{ timeoutMinutes: 20, targets: [{ type: "slack_channel", channel: "C0TEAM01" }] },
+			{ timeoutSeconds: 600, targets: [{ type: "roster_oncall", rosterId: "r", channels: ["phone"] }] },
+			{ timeoutSeconds: 1200, targets: [{ type: "slack_channel", channel: "C0TEAM01" }] },
 		];
 		const asked: string[] = [];
 		const steps = await planEscalation({ tiers, repeat: 1, emergencyChannel: "C0EMERG1" }, start, async (_t, at) => {

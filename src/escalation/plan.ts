@@ -6,8 +6,6 @@ export type TargetResolver = (
 	at: Date,
 ) => Promise<string | undefined>;
 
-const MINUTE_MS = 60_000;
-
 /**
  * What an escalation of `policy` started at `start` does if nobody acknowledges: every pass over the
  * tiers (1 + repeat), each tier at its start instant, its targets resolved at that instant; a tier
@@ -22,9 +20,9 @@ export async function planEscalation(
 	const steps: PlannedStep[] = [];
 	let at = start.getTime();
 	for (let attempt = 0; attempt <= policy.repeat; attempt++) {
-		for (const [tier, { targets, timeoutMinutes }] of policy.tiers.entries()) {
+		for (const [tier, { targets, timeoutSeconds }] of policy.tiers.entries()) {
 			steps.push(...(await tierSteps(targets, new Date(at), attempt, tier, resolve)));
-			at += timeoutMinutes * MINUTE_MS;
+			at += timeoutSeconds * 1000;
 		}
 	}
 	if (policy.emergencyChannel) steps.push({ kind: "emergency", at: new Date(at), channel: policy.emergencyChannel });

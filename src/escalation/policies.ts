@@ -5,6 +5,7 @@ import type { RosterApi } from "../roster/index.ts";
 import { type Actor, type MemberApi, type TenantRef, writeAudit } from "../tenant/index.ts";
 import { planEscalation } from "./plan.ts";
 import * as store from "./policy-store.ts";
+import { rosterResolver } from "./resolver.ts";
 import { type DefaultTemplateParameters, defaultPolicy } from "./templates.ts";
 import type { PlannedStep, Policy, PolicyInput } from "./types.ts";
 
@@ -139,14 +140,7 @@ export function createPolicyService({ db, clock, members, rosters }: PolicyServi
 		async dryRun(tenant, id, start) {
 			const policy = await store.findPolicy(db, tenant.schema, id);
 			if (!policy) throw notFound(id);
-			return planEscalation(policy, start, async (target, at) => {
-				if (target.type === "member") return target.memberId;
-				const found =
-					target.type === "roster_oncall"
-						? await rosters.getCurrentOnCall(tenant, target.rosterId, at)
-						: await rosters.getNextOnCall(tenant, target.rosterId, at);
-				return found?.memberId;
-			});
+			return planEscalation(policy, start, rosterResolver(rosters, tenant));
 		},
 	};
 }

@@ -19,10 +19,16 @@ export function defaultPolicy(p: DefaultTemplateParameters): PolicyInput {
 		description:
 			"Tier 1 on call (Slack DM + push), tier 2 backup (Slack DM + phone), tier 3 lead (phone + team channel), then the emergency channel.",
 		tiers: [
-			{ timeoutMinutes: 5, targets: [{ type: "roster_oncall", rosterId: p.rosterId, channels: ["slack_dm", "push"] }] },
-			{ timeoutMinutes: 10, targets: [{ type: "roster_next", rosterId: p.rosterId, channels: ["slack_dm", "phone"] }] },
 			{
-				timeoutMinutes: 15,
+				timeoutSeconds: 300,
+				targets: [{ type: "roster_oncall", rosterId: p.rosterId, channels: ["slack_dm", "push"] }],
+			},
+			{
+				timeoutSeconds: 600,
+				targets: [{ type: "roster_next", rosterId: p.rosterId, channels: ["slack_dm", "phone"] }],
+			},
+			{
+				timeoutSeconds: 900,
 				targets: [
 					{ type: "member", memberId: p.leadMemberId, channels: ["phone"] },
 					{ type: "slack_channel", channel: p.teamChannel },

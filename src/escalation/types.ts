@@ -13,8 +13,8 @@ export type Target =
 
 export interface Tier {
 	targets: Target[];
-	/** Minutes to wait for an acknowledgement before the next tier. */
-	timeoutMinutes: number;
+	/** Seconds to wait for an acknowledgement before the next tier (the UI shows minutes). */
+	timeoutSeconds: number;
 }
 
 export interface PolicyInput {

@@ -79,7 +79,7 @@ describe(`escalation policies (${backendName})`, () => {
 		});
 		expect(created.status, JSON.stringify(created.body)).toBe(201);
 		const policy = created.body.policy;
-		expect(policy.tiers.map((t: any) => t.timeoutMinutes)).toEqual([5, 10, 15]);
+		expect(policy.tiers.map((t: any) => t.timeoutSeconds)).toEqual([300, 600, 900]);
 
 		// Tuesday 2026-11-03: Alice is on call, Bob is next.
 		const dry = await call(
@@ -104,8 +104,8 @@ describe(`escalation policies (${backendName})`, () => {
 		const created = await call("POST", "/api/v1/escalation-policies", {
 			name: "Handoff-aware",
 			tiers: [
-				{ timeoutMinutes: 30, targets: [{ type: "roster_oncall", rosterId: ids.roster, channels: ["sms"] }] },
-				{ timeoutMinutes: 10, targets: [{ type: "roster_oncall", rosterId: ids.later, channels: ["phone"] }] },
+				{ timeoutSeconds: 1800, targets: [{ type: "roster_oncall", rosterId: ids.roster, channels: ["sms"] }] },
+				{ timeoutSeconds: 600, targets: [{ type: "roster_oncall", rosterId: ids.later, channels: ["phone"] }] },
 			],
 			repeat: 1,
 		});
@@ -127,13 +127,16 @@ describe(`escalation policies (${backendName})`, () => {
 
 	it("refuses bad policies with a 4xx naming the field, and writes nothing", async () => {
 		const before = await policyCount();
-		const tier = { timeoutMinutes: 5, targets: [{ type: "roster_oncall", rosterId: ids.roster, channels: ["push"] }] };
+		const tier = {
+			timeoutSeconds: 300,
+			targets: [{ type: "roster_oncall", rosterId: ids.roster, channels: ["push"] }],
+		};
 		const theirRoster = (await call("POST", "/api/v1/rosters", { name: "Theirs", timeZone: "UTC" }, other.adminKey))
 			.body.roster.id;
 		const cases: [object, number, string][] = [
 			[{ name: "a", tiers: [] }, 400, "tiers"],
-			[{ name: "b", tiers: [{ ...tier, timeoutMinutes: 0 }] }, 400, "timeoutMinutes"],
-			[{ name: "c", tiers: [{ ...tier, timeoutMinutes: -5 }] }, 400, "timeoutMinutes"],
+			[{ name: "b", tiers: [{ ...tier, timeoutSeconds: 0 }] }, 400, "timeoutSeconds"],
+			[{ name: "c", tiers: [{ ...tier, timeoutSeconds: -5 }] }, 400, "timeoutSeconds"],
 			[{ name: "d", tiers: [tier], repeat: 11 }, 400, "repeat"],
 			[{ name: "e", tiers: [{ ...tier, targets: [] }] }, 400, "targets"],
 			[

@@ -10,7 +10,13 @@ import {
 	type ZodTypeProvider,
 } from "fastify-type-provider-zod";
 import { type AlertApi, alertRoutes, alertRuleRoutes, type SeverityRuleApi } from "../../alert/index.ts";
-import { escalationPolicyRoutes, type PolicyApi } from "../../escalation/index.ts";
+import {
+	type EscalationApi,
+	escalationPolicyRoutes,
+	escalationRoutes,
+	type PolicyApi,
+	twilioWebhookRoutes,
+} from "../../escalation/index.ts";
 import { type KnowledgeBaseApi, knowledgeBaseRoutes, type RunbookApi } from "../../incident/index.ts";
 import { webhookRoutes } from "../../integration/index.ts";
 import type { EventBus } from "../../platform/bus/index.ts";
@@ -40,6 +46,9 @@ export interface HttpServerDeps {
 		members: MemberApi;
 		rosters: RosterApi;
 		policies: PolicyApi;
+		escalations: EscalationApi;
+		/** Set when Twilio is configured: its callbacks are verified with the auth token over this URL. */
+		twilio?: { authToken: string; publicUrl: string };
 		clock: Clock;
 		bus: EventBus;
 		maxAlertsPerRequest: number;
@@ -131,6 +140,10 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 			now: () => clock.now(),
 		});
 		await app.register(escalationPolicyRoutes, { policies: deps.api.policies, now: () => clock.now() });
+		await app.register(escalationRoutes, { escalations: deps.api.escalations });
+		if (deps.api.twilio) {
+			await app.register(twilioWebhookRoutes, { escalations: deps.api.escalations, ...deps.api.twilio });
+		}
 		await app.register(webhookRoutes, {
 			alerts: deps.api.alerts,
 			tenants: deps.api.tenants,

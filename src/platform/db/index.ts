@@ -7,3 +7,4 @@ export {
 	migrateSchemaInTransaction,
 } from "./migrator.ts";
 export { jsonb, textArray, uuidArray } from "./params.ts";
+export { isTransactionConflict, retrySerializable } from "./retry.ts";

@@ -1,0 +1,331 @@
+import type { EscalationStarter, LabelMatcher } from "../alert/index.ts";
+import { matchesAll } from "../alert/index.ts";
+import type { EventBus } from "../platform/bus/index.ts";
+import type { Clock } from "../platform/clock.ts";
+import type { Db } from "../platform/db/index.ts";
+import { AppError } from "../platform/errors.ts";
+import { createLoop, type Loop } from "../platform/loop.ts";
+import type { MemberApi, TenantApi, TenantRef } from "../tenant/index.ts";
+import { type Actor, writeAudit } from "../tenant/index.ts";
+import type { Channel } from "./channels.ts";
+import { type AlertDesk, createEngine } from "./engine.ts";
+import type { Escalation } from "./escalation-store.ts";
+import * as escalations from "./escalation-store.ts";
+import type { EscalationMetrics } from "./metrics.ts";
+import { createOutbox } from "./outbox.ts";
+import type { Notification, NotificationChannel } from "./outbox-store.ts";
+import * as outbox from "./outbox-store.ts";
+import type { TargetResolver } from "./plan.ts";
+import { findPolicy } from "./policy-store.ts";
+import { snapshotOf } from "./step.ts";
+import { listDue, nextDue, setTimers } from "./timers.ts";
+import type { PersonChannel } from "./types.ts";
+
+/** The bus topic that wakes every worker's engine: something became due now. */
+export const WAKE_TOPIC = "escalation.wake";
+
+export interface EscalationRoutes {
+	routes: { matchers: LabelMatcher[]; policyId: string }[];
+	defaultPolicyId: string | null;
+}
+
+/** The engine as the rest of OpsWatch sees it. */
+export interface EscalationApi extends EscalationStarter {
+	getRoutes(tenant: TenantRef): Promise<EscalationRoutes>;
+	setRoutes(tenant: TenantRef, routes: EscalationRoutes, actor: Actor): Promise<EscalationRoutes>;
+	/** An alert's escalation, with what it sent. */
+	ofAlert(tenant: TenantRef, alertId: string): Promise<{ escalation: Escalation; notifications: Notification[] }>;
+	/** A member's notifications, newest first (the in-app inbox is those with channel `inbox`). */
+	notificationsOf(
+		tenant: TenantRef,
+		memberId: string,
+		filter: { channel?: NotificationChannel; limit: number },
+	): Promise<Notification[]>;
+	/** A keypress on a page's phone call. Returns what to say back. */
+	keypress(
+		tenantId: string,
+		notificationId: string,
+		digits: string,
+	): Promise<{ acknowledged: boolean; message: string }>;
+	/** An SMS reply (`ACK <code>`) from a phone number. Returns what to answer. */
+	smsReply(from: string, code: string): Promise<{ acknowledged: boolean; message: string }>;
+	/** The worker's part: the tier loop and the delivery loop. */
+	startWorker(): Promise<void>;
+	stopWorker(): Promise<void>;
+	/** Resolves when both loops are idle (tests, after moving the clock). */
+	settled(): Promise<void>;
+}
+
+export interface EscalationServiceDeps {
+	db: Db;
+	clock: Clock;
+	bus: EventBus;
+	tenants: Pick<TenantApi, "findTenantById">;
+	members: Pick<MemberApi, "findMany" | "get">;
+	alerts: AlertDesk;
+	resolverFor(tenant: TenantRef): TargetResolver;
+	channels: Partial<Record<Exclude<NotificationChannel, "inbox">, Channel>>;
+	metrics: EscalationMetrics;
+	onError(error: unknown, context: string): void;
+	/** Longest sleep between cycles when no wake-up arrives: a safety net, not the schedule. */
+	maxSleepMs?: number;
+}
+
+const CONCURRENT_FIRES = 16;
+
+/** The person channels a set of senders makes usable; the inbox always is. */
+export function configuredChannels(channels: EscalationServiceDeps["channels"]): Set<PersonChannel> {
+	const configured = new Set<PersonChannel>(["inbox"]);
+	if (channels.slack_dm) configured.add("slack_dm");
+	if (channels.sms) configured.add("sms");
+	if (channels.phone) configured.add("phone");
+	if (channels.push) configured.add("push");
+	return configured;
+}
+
+export function createEscalationService(deps: EscalationServiceDeps): EscalationApi {
+	const { db, clock, bus, onError } = deps;
+	const configured = configuredChannels(deps.channels);
+	let outboxLoop: Loop | undefined;
+	let engineLoop: Loop | undefined;
+	let unsubscribe: (() => Promise<void>) | undefined;
+	let stopped = true;
+	let retry: NodeJS.Timeout | undefined;
+
+	const engine = createEngine({
+		db,
+		clock,
+		tenants: deps.tenants,
+		members: deps.members,
+		alerts: deps.alerts,
+		resolverFor: deps.resolverFor,
+		configured,
+		metrics: deps.metrics,
+		queued: () => outboxLoop?.wake(),
+		onError,
+	});
+	const delivery = createOutbox({
+		db,
+		clock,
+		tenantOf: engine.tenantOf,
+		members: deps.members,
+		alerts: deps.alerts,
+		channels: deps.channels,
+		configured,
+		metrics: deps.metrics,
+		onError,
+	});
+
+	/** Wakes this process's loops at once and every other worker's through the bus. */
+	function wakeAll(): void {
+		engineLoop?.wake();
+		bus.publish(WAKE_TOPIC, {}).catch((error) => onError(error, "escalation wake-up"));
+	}
+
+	async function policyFor(tenant: TenantRef, labels: Record<string, string>): Promise<string | undefined> {
+		const routes = await escalations.listRoutes(db, tenant.schema);
+		return (
+			routes.find((route) => route.matchers.length > 0 && matchesAll(route.matchers, labels)) ??
+			routes.find((route) => route.matchers.length === 0)
+		)?.policyId;
+	}
+
+	async function escalationRoutes(tenant: TenantRef): Promise<EscalationRoutes> {
+		const rows = await escalations.listRoutes(db, tenant.schema);
+		return {
+			routes: rows.filter((r) => r.matchers.length > 0).map((r) => ({ matchers: r.matchers, policyId: r.policyId })),
+			defaultPolicyId: rows.find((r) => r.matchers.length === 0)?.policyId ?? null,
+		};
+	}
+
+	/** Acknowledges the alert a notification paged for, as the member it paged. */
+	async function acknowledgeFor(
+		tenantId: string,
+		notificationId: string,
+		via: "phone" | "sms",
+	): Promise<{ acknowledged: boolean; message: string }> {
+		const tenant = await engine.tenantOf(tenantId);
+		const notification = tenant && (await outbox.findNotification(db, tenant.schema, notificationId));
+		if (!tenant || !notification) return { acknowledged: false, message: "This page is not known to OpsWatch." };
+		const by = notification.memberId ? `member:${notification.memberId}` : `notification:${notification.id}`;
+		try {
+			await deps.alerts.acknowledge(tenant, notification.alertId, by, via);
+		} catch (error) {
+			if (error instanceof AppError && error.kind === "conflict") {
+				return { acknowledged: false, message: `The alert is already resolved: ${notification.message.title}.` };
+			}
+			throw error;
+		}
+		return { acknowledged: true, message: `Acknowledged: ${notification.message.title}. Thank you.` };
+	}
+
+	async function runEscalations(): Promise<boolean> {
+		const started = clock.now();
+		const due = await listDue(db, "escalation", started, 100);
+		for (let i = 0; i < due.length; i += CONCURRENT_FIRES) {
+			await Promise.all(
+				due
+					.slice(i, i + CONCURRENT_FIRES)
+					.map((timer) => engine.fire(timer).catch((error) => onError(error, "escalation tier"))),
+			);
+		}
+		if (due.length > 0) deps.metrics.cycle("escalation", (clock.now().getTime() - started.getTime()) / 1000);
+		return due.length === 100;
+	}
+
+	return {
+		async start(tenant, alert) {
+			const policyId = await policyFor(tenant, alert.labels);
+			const policy = policyId && (await findPolicy(db, tenant.schema, policyId));
+			if (!policy) {
+				await deps.alerts.recordTimeline(tenant, [
+					{
+						alertId: alert.id,
+						type: "escalated",
+						at: clock.now(),
+						details: { started: false, reason: "no escalation policy routes this alert: nobody was paged" },
+					},
+				]);
+				return;
+			}
+			const now = clock.now();
+			const started = await db.transaction().execute(async (trx) => {
+				const escalation = await escalations.insertEscalation(trx, tenant.schema, {
+					alertId: alert.id,
+					policyId: policy.id,
+					policy: snapshotOf(policy),
+					at: now,
+				});
+				if (escalation) {
+					await setTimers(trx, [{ tenantId: tenant.id, kind: "escalation", refId: escalation.id, dueAt: now }]);
+				}
+				return escalation;
+			});
+			if (started) wakeAll();
+		},
+
+		stop: (tenant, alertId, reason) => engine.stop(tenant, alertId, reason),
+
+		getRoutes: escalationRoutes,
+
+		async setRoutes(tenant, input, actor) {
+			const policyIds = [
+				...input.routes.map((r) => r.policyId),
+				...(input.defaultPolicyId ? [input.defaultPolicyId] : []),
+			];
+			for (const [i, id] of policyIds.entries()) {
+				if (await findPolicy(db, tenant.schema, id)) continue;
+				const path = i < input.routes.length ? `body.routes.${i}.policyId` : "body.defaultPolicyId";
+				throw new AppError(
+					"unprocessable",
+					"escalation_route.unknown_policy",
+					`No escalation policy ${id} in this tenant`,
+					{
+						fields: [{ path, message: "is not an escalation policy" }],
+					},
+				);
+			}
+			const before = await escalationRoutes(tenant);
+			await db.transaction().execute(async (trx) => {
+				await escalations.replaceRoutes(trx, tenant.schema, [
+					...input.routes,
+					...(input.defaultPolicyId ? [{ matchers: [], policyId: input.defaultPolicyId }] : []),
+				]);
+				await writeAudit(trx, tenant.schema, actor, {
+					action: "escalation_routes.replace",
+					targetType: "escalation_routes",
+					before,
+					after: input,
+				});
+			});
+			return escalationRoutes(tenant);
+		},
+
+		async ofAlert(tenant, alertId) {
+			const escalation = await escalations.findEscalationOfAlert(db, tenant.schema, alertId);
+			if (!escalation) {
+				throw new AppError("not_found", "escalation.not_found", `Alert ${alertId} has no escalation`);
+			}
+			const notifications = await outbox.listNotifications(db, tenant.schema, { alertId, limit: 500 });
+			return { escalation, notifications };
+		},
+
+		async notificationsOf(tenant, memberId, filter) {
+			await deps.members.get(tenant, memberId);
+			return outbox.listNotifications(db, tenant.schema, { memberId, ...filter });
+		},
+
+		async keypress(tenantId, notificationId, digits) {
+			if (digits !== "1") return { acknowledged: false, message: "Not acknowledged. Press 1 to acknowledge." };
+			return acknowledgeFor(tenantId, notificationId, "phone");
+		},
+
+		async smsReply(from, code) {
+			const found = await outbox.findAckCode(db, code, clock.now());
+			if (!found) return { acknowledged: false, message: `OpsWatch: code ${code} is unknown or has expired.` };
+			const tenant = await engine.tenantOf(found.tenantId);
+			const notification = tenant && (await outbox.findNotification(db, tenant.schema, found.notificationId));
+			// Only the phone the code was sent to may use it: a code is not a password for anyone who reads it.
+			if (!notification || notification.destination !== from) {
+				return { acknowledged: false, message: `OpsWatch: code ${code} is unknown or has expired.` };
+			}
+			const result = await acknowledgeFor(found.tenantId, found.notificationId, "sms");
+			return { ...result, message: `OpsWatch: ${result.message}` };
+		},
+
+		async startWorker() {
+			engineLoop = createLoop({
+				clock,
+				runOnce: runEscalations,
+				nextDue: () => nextDue(db, "escalation"),
+				maxSleepMs: deps.maxSleepMs ?? 10_000,
+				onError: (error) => onError(error, "escalation loop"),
+			});
+			outboxLoop = createLoop({
+				clock,
+				runOnce: delivery.runOnce,
+				nextDue: () => nextDue(db, "notification"),
+				maxSleepMs: deps.maxSleepMs ?? 10_000,
+				onError: (error) => onError(error, "notification loop"),
+			});
+			engineLoop.start();
+			outboxLoop.start();
+			// Wake-ups only make the loops prompt; they run without them (deadlines come from the
+			// database). So a bus that is down delays the worker's start of nothing: keep trying.
+			const subscribe = () => {
+				if (stopped) return;
+				bus
+					.subscribe(WAKE_TOPIC, () => {
+						engineLoop?.wake();
+						outboxLoop?.wake();
+					})
+					.then((unsubscribeFn) => {
+						unsubscribe = unsubscribeFn;
+						if (stopped) void unsubscribeFn();
+					})
+					.catch((error) => {
+						onError(error, "escalation wake-up subscription");
+						retry = setTimeout(subscribe, 5000);
+						retry.unref?.();
+					});
+			};
+			stopped = false;
+			subscribe();
+		},
+
+		async stopWorker() {
+			stopped = true;
+			clearTimeout(retry);
+			await unsubscribe?.();
+			await Promise.all([engineLoop?.stop(), outboxLoop?.stop()]);
+		},
+
+		async settled() {
+			// A tier queues notifications and a delivery may record more: wait until both are quiet.
+			for (let i = 0; i < 5; i++) {
+				await engineLoop?.idle();
+				await outboxLoop?.idle();
+			}
+		},
+	};
+}

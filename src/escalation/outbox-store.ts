@@ -1,0 +1,229 @@
+import { sql } from "kysely";
+import type { Db } from "../platform/db/index.ts";
+import type { NotificationAlert } from "./channels.ts";
+import type { PersonChannel } from "./types.ts";
+
+export type NotificationChannel = PersonChannel | "slack_channel";
+export type NotificationStatus = "pending" | "sending" | "sent" | "failed" | "cancelled";
+
+/** One row of the outbox. */
+export interface Notification {
+	id: string;
+	key: string;
+	escalationId: string | null;
+	alertId: string;
+	memberId: string | null;
+	attempt: number;
+	tier: number;
+	channel: NotificationChannel;
+	/** Never logged: a Slack id or a phone number. */
+	destination: string | null;
+	ackCode: string | null;
+	message: NotificationAlert;
+	status: NotificationStatus;
+	tries: number;
+	providerRef: string | null;
+	lastError: string | null;
+	createdAt: Date;
+	sentAt: Date | null;
+	readAt: Date | null;
+}
+
+export type NewNotification = Pick<
+	Notification,
+	| "id"
+	| "key"
+	| "escalationId"
+	| "alertId"
+	| "memberId"
+	| "attempt"
+	| "tier"
+	| "channel"
+	| "destination"
+	| "ackCode"
+	| "message"
+>;
+
+interface NotificationRow {
+	id: string;
+	idempotency_key: string;
+	escalation_id: string | null;
+	alert_id: string;
+	member_id: string | null;
+	attempt: number;
+	tier: number;
+	channel: NotificationChannel;
+	destination: string | null;
+	ack_code: string | null;
+	message: NotificationAlert;
+	status: NotificationStatus;
+	tries: number;
+	provider_ref: string | null;
+	last_error: string | null;
+	created_at: Date;
+	sent_at: Date | null;
+	read_at: Date | null;
+}
+
+const notificationFromRow = (row: NotificationRow): Notification => ({
+	id: row.id,
+	key: row.idempotency_key,
+	escalationId: row.escalation_id,
+	alertId: row.alert_id,
+	memberId: row.member_id,
+	attempt: row.attempt,
+	tier: row.tier,
+	channel: row.channel,
+	destination: row.destination,
+	ackCode: row.ack_code,
+	message: row.message,
+	status: row.status,
+	tries: row.tries,
+	providerRef: row.provider_ref,
+	lastError: row.last_error,
+	createdAt: row.created_at,
+	sentAt: row.sent_at,
+	readAt: row.read_at,
+});
+
+const notifications = (schema: string) => sql.table(`${schema}.notifications`);
+
+/**
+ * Adds notifications; a key already present is left alone (that is the idempotency). Inbox rows are
+ * delivered by being written, so they are stored as sent. Returns the rows this call created.
+ */
+export async function insertNotifications(
+	db: Db,
+	schema: string,
+	rows: NewNotification[],
+	at: Date,
+): Promise<Notification[]> {
+	if (rows.length === 0) return [];
+	const { rows: inserted } = await sql<NotificationRow>`
+		insert into ${notifications(schema)}
+			(id, idempotency_key, escalation_id, alert_id, member_id, attempt, tier, channel, destination, ack_code,
+			 message, status, created_at, sent_at)
+		select n.id, n.key, n.escalation_id, n.alert_id, n.member_id, n.attempt, n.tier, n.channel, n.destination, n.ack_code,
+			n.message, case when n.channel = 'inbox' then 'sent' else 'pending' end, ${at},
+			case when n.channel = 'inbox' then ${at}::timestamptz end
+		from jsonb_to_recordset(${JSON.stringify(
+			rows.map((r) => ({
+				id: r.id,
+				key: r.key,
+				escalation_id: r.escalationId,
+				alert_id: r.alertId,
+				member_id: r.memberId,
+				attempt: r.attempt,
+				tier: r.tier,
+				channel: r.channel,
+				destination: r.destination,
+				ack_code: r.ackCode,
+				message: r.message,
+			})),
+		)}::jsonb) as n (id uuid, key text, escalation_id uuid, alert_id uuid, member_id uuid, attempt int, tier int,
+			channel text, destination text, ack_code text, message jsonb)
+		on conflict (idempotency_key) do nothing
+		returning *`.execute(db);
+	return inserted.map(notificationFromRow);
+}
+
+/**
+ * Marks claimed rows as being sent and counts the try. Returns each with the status it had: a row
+ * that was already 'sending' was left by a worker that may have sent it before dying.
+ */
+export async function markSending(
+	db: Db,
+	schema: string,
+	ids: string[],
+): Promise<{ notification: Notification; inDoubt: boolean }[]> {
+	const { rows } = await sql<NotificationRow & { was: NotificationStatus }>`
+		update ${notifications(schema)} n set status = 'sending', tries = n.tries + 1
+		from ${notifications(schema)} before
+		where n.id = any(${ids}::uuid[]) and before.id = n.id and n.status in ('pending', 'sending')
+		returning n.*, before.status as was`.execute(db);
+	return rows.map((row) => ({ notification: notificationFromRow(row), inDoubt: row.was === "sending" }));
+}
+
+/** Records a delivery; false when the row was cancelled or finished meanwhile. */
+export async function markSent(db: Db, schema: string, id: string, providerRef: string, at: Date): Promise<boolean> {
+	const result = await sql`
+		update ${notifications(schema)} set status = 'sent', provider_ref = ${providerRef}, sent_at = ${at},
+			last_error = null
+		where id = ${id} and status = 'sending'`.execute(db);
+	return Number(result.numAffectedRows ?? 0) > 0;
+}
+
+/** Records a failed try: 'sending' again later (the send may have happened), or 'failed' for good. */
+export async function markFailed(db: Db, schema: string, id: string, error: string, final: boolean): Promise<void> {
+	await sql`
+		update ${notifications(schema)} set last_error = ${error},
+			status = case when ${final} then 'failed' else status end
+		where id = ${id} and status = 'sending'`.execute(db);
+}
+
+/** Cancels what an escalation had not started sending; returns the cancelled ids. */
+export async function cancelPending(db: Db, schema: string, escalationId: string): Promise<string[]> {
+	const { rows } = await sql<{ id: string }>`
+		update ${notifications(schema)} set status = 'cancelled'
+		where escalation_id = ${escalationId} and status = 'pending'
+		returning id`.execute(db);
+	return rows.map((row) => row.id);
+}
+
+export async function findNotification(db: Db, schema: string, id: string): Promise<Notification | undefined> {
+	const { rows } = await sql<NotificationRow>`select * from ${notifications(schema)} where id = ${id}`.execute(db);
+	return rows[0] && notificationFromRow(rows[0]);
+}
+
+export async function listNotifications(
+	db: Db,
+	schema: string,
+	filter: { memberId?: string; alertId?: string; channel?: NotificationChannel; limit: number },
+): Promise<Notification[]> {
+	const { rows } = await sql<NotificationRow>`
+		select * from ${notifications(schema)}
+		where (${filter.memberId ?? null}::uuid is null or member_id = ${filter.memberId ?? null}::uuid)
+			and (${filter.alertId ?? null}::uuid is null or alert_id = ${filter.alertId ?? null}::uuid)
+			and (${filter.channel ?? null}::text is null or channel = ${filter.channel ?? null}::text)
+		order by created_at desc, id limit ${filter.limit}`.execute(db);
+	return rows.map(notificationFromRow);
+}
+
+/** Reserves SMS reply codes, unique across tenants while kept; returns the codes that were free. */
+export async function reserveAckCodes(
+	db: Db,
+	entries: { code: string; tenantId: string; notificationId: string; expiresAt: Date }[],
+): Promise<Set<string>> {
+	if (entries.length === 0) return new Set();
+	const { rows } = await sql<{ code: string }>`
+		insert into public.sms_ack_codes (code, tenant_id, notification_id, expires_at)
+		select e.code, e.tenant_id, e.notification_id, e.expires_at
+		from jsonb_to_recordset(${JSON.stringify(
+			entries.map((e) => ({
+				code: e.code,
+				tenant_id: e.tenantId,
+				notification_id: e.notificationId,
+				expires_at: e.expiresAt.toISOString(),
+			})),
+		)}::jsonb) as e (code text, tenant_id uuid, notification_id uuid, expires_at timestamptz)
+		on conflict (code) do nothing
+		returning code`.execute(db);
+	return new Set(rows.map((row) => row.code));
+}
+
+/** The notification a reply code answers, while the code is valid. */
+export async function findAckCode(
+	db: Db,
+	code: string,
+	now: Date,
+): Promise<{ tenantId: string; notificationId: string } | undefined> {
+	const { rows } = await sql<{ tenant_id: string; notification_id: string }>`
+		select tenant_id, notification_id from public.sms_ack_codes
+		where code = ${code} and expires_at > ${now}`.execute(db);
+	return rows[0] && { tenantId: rows[0].tenant_id, notificationId: rows[0].notification_id };
+}
+
+/** Forgets expired reply codes, so their numbers can be handed out again. */
+export async function deleteExpiredAckCodes(db: Db, now: Date): Promise<void> {
+	await sql`delete from public.sms_ack_codes where expires_at <= ${now}`.execute(db);
+}

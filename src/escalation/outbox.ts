@@ -1,0 +1,191 @@
+import { randomUUID } from "node:crypto";
+import type { Clock } from "../platform/clock.ts";
+import type { Db } from "../platform/db/index.ts";
+import type { MemberApi, Tenant } from "../tenant/index.ts";
+import { type Channel, ChannelError, type OutgoingNotification } from "./channels.ts";
+import { fallbackFor } from "./contacts.ts";
+import type { AlertDesk } from "./engine.ts";
+import type { EscalationMetrics } from "./metrics.ts";
+import type { Notification, NotificationChannel } from "./outbox-store.ts";
+import * as outbox from "./outbox-store.ts";
+import { deleteTimers, leaseDue, setTimers, type Timer } from "./timers.ts";
+import type { PersonChannel } from "./types.ts";
+
+export interface OutboxDeps {
+	db: Db;
+	clock: Clock;
+	tenantOf(id: string): Promise<Tenant | undefined>;
+	members: Pick<MemberApi, "findMany">;
+	alerts: Pick<AlertDesk, "recordTimeline">;
+	/** A sender per channel this deployment can use; the inbox needs none. */
+	channels: Partial<Record<Exclude<NotificationChannel, "inbox">, Channel>>;
+	configured: ReadonlySet<PersonChannel>;
+	metrics: EscalationMetrics;
+	onError(error: unknown, context: string): void;
+}
+
+/**
+ * How long a claimed notification is held by one worker. Longer than any provider call may take
+ * (their timeouts are shorter), so a live worker never loses its claim; a dead worker's claims come
+ * due again after it.
+ */
+export const LEASE_MS = 15_000;
+/** Tries per notification before it falls through to the member's next contact method. */
+export const MAX_TRIES = 5;
+const BATCH = 100;
+
+const backoffMs = (tries: number) => Math.min(60_000, 1000 * 2 ** (tries - 1));
+
+/**
+ * Delivers queued notifications. A notification is claimed with a lease and marked 'sending'
+ * before the provider is called, and 'sent' after: a worker killed in between leaves it 'sending',
+ * and whoever picks it up next asks the provider whether it went out (by its idempotency key)
+ * before sending again. That is what makes a crash cost neither a lost nor a second page.
+ */
+export function createOutbox(deps: OutboxDeps) {
+	const { db, clock, metrics } = deps;
+
+	async function finish(tenant: Tenant, notification: Notification, providerRef: string): Promise<void> {
+		const now = clock.now();
+		await db.transaction().execute(async (trx) => {
+			await outbox.markSent(trx, tenant.schema, notification.id, providerRef, now);
+			await deleteTimers(trx, tenant.id, "notification", [notification.id]);
+		});
+		metrics.notified(tenant, notification.channel, "sent");
+		await deps.alerts
+			.recordTimeline(tenant, [
+				{
+					alertId: notification.alertId,
+					type: "notified",
+					at: now,
+					details: {
+						channel: notification.channel,
+						memberId: notification.memberId,
+						pass: notification.attempt + 1,
+						tier: notification.tier + 1,
+						...(notification.channel === "slack_channel" && { slackChannel: notification.destination }),
+					},
+				},
+			])
+			.catch((error) => deps.onError(error, "notification timeline"));
+	}
+
+	/** Gives up on a channel: the member's next contact method takes over (the inbox at the end). */
+	async function fallThrough(tenant: Tenant, notification: Notification, error: string): Promise<void> {
+		const [member] = notification.memberId ? await deps.members.findMany(tenant, [notification.memberId]) : [];
+		const tried = new Set<NotificationChannel>(notification.key.split(">").slice(1) as NotificationChannel[]);
+		const route = member
+			? fallbackFor(member, notification.channel, tried.add(notification.channel), deps.configured)
+			: undefined;
+		const now = clock.now();
+		await db.transaction().execute(async (trx) => {
+			await outbox.markFailed(trx, tenant.schema, notification.id, error, true);
+			await deleteTimers(trx, tenant.id, "notification", [notification.id]);
+			if (!route) return;
+			const [next] = await outbox.insertNotifications(
+				trx,
+				tenant.schema,
+				[
+					{
+						id: randomUUID(),
+						key: `${notification.key}>${route.channel}`,
+						escalationId: notification.escalationId,
+						alertId: notification.alertId,
+						memberId: notification.memberId,
+						attempt: notification.attempt,
+						tier: notification.tier,
+						channel: route.channel,
+						destination: route.destination,
+						// A fallback SMS reuses the failed notification's code only if it had one.
+						ackCode: route.channel === "sms" ? notification.ackCode : null,
+						message: notification.message,
+					},
+				],
+				now,
+			);
+			if (next?.status === "pending") {
+				await setTimers(trx, [{ tenantId: tenant.id, kind: "notification", refId: next.id, dueAt: now }]);
+			}
+		});
+		metrics.notified(tenant, notification.channel, "failed");
+	}
+
+	async function deliver(tenant: Tenant, notification: Notification, inDoubt: boolean, claimedAt: Date) {
+		const channel = notification.channel === "inbox" ? undefined : deps.channels[notification.channel];
+		if (!channel || !notification.destination) {
+			await fallThrough(tenant, notification, `${notification.channel} is not available`);
+			return;
+		}
+		const outgoing: OutgoingNotification = {
+			id: notification.id,
+			key: notification.key,
+			tenant: { id: tenant.id, slug: tenant.slug },
+			alert: notification.message,
+			destination: notification.destination,
+			ackCode: notification.ackCode ?? "",
+			claimedAt,
+		};
+		try {
+			const earlier = inDoubt ? await channel.findDelivered(outgoing) : undefined;
+			const delivery = earlier ?? (await channel.send(outgoing));
+			await finish(tenant, notification, delivery.providerRef);
+		} catch (error) {
+			const message = error instanceof Error ? error.message : String(error);
+			const retryable = !(error instanceof ChannelError) || error.retryable;
+			if (retryable && notification.tries < MAX_TRIES) {
+				// It stays 'sending': a timeout may have delivered it, so the next try asks first.
+				await outbox.markFailed(db, tenant.schema, notification.id, message, false);
+				await setTimers(db, [
+					{
+						tenantId: tenant.id,
+						kind: "notification",
+						refId: notification.id,
+						dueAt: new Date(clock.now().getTime() + backoffMs(notification.tries)),
+					},
+				]);
+				metrics.notified(tenant, notification.channel, "retried");
+			} else {
+				await fallThrough(tenant, notification, message);
+			}
+		}
+	}
+
+	/** Claims and delivers one batch of due notifications; true when more may be due. */
+	async function runOnce(): Promise<boolean> {
+		const started = clock.now();
+		const timers = await leaseDue(db, "notification", started, LEASE_MS, BATCH);
+		if (timers.length === 0) return false;
+		const byTenant = new Map<string, Timer[]>();
+		for (const timer of timers) byTenant.set(timer.tenantId, [...(byTenant.get(timer.tenantId) ?? []), timer]);
+		await Promise.all(
+			[...byTenant].map(async ([tenantId, own]) => {
+				const tenant = await deps.tenantOf(tenantId);
+				const ids = own.map((timer) => timer.refId);
+				if (!tenant) return deleteTimers(db, tenantId, "notification", ids);
+				const claimed = await outbox.markSending(db, tenant.schema, ids);
+				// A timer whose row was cancelled or finished meanwhile has nothing left to do.
+				const live = new Set(claimed.map((c) => c.notification.id));
+				await deleteTimers(
+					db,
+					tenant.id,
+					"notification",
+					ids.filter((id) => !live.has(id)),
+				);
+				await Promise.all(
+					claimed.map(({ notification, inDoubt }) =>
+						deliver(tenant, notification, inDoubt, started).catch((error) =>
+							deps.onError(error, "notification delivery"),
+						),
+					),
+				);
+			}),
+		);
+		for (const timer of timers) metrics.lateness("notification", (started.getTime() - timer.dueAt.getTime()) / 1000);
+		metrics.cycle("notification", (clock.now().getTime() - started.getTime()) / 1000);
+		return timers.length === BATCH;
+	}
+
+	return { runOnce };
+}
+
+export type Outbox = ReturnType<typeof createOutbox>;

@@ -1,0 +1,35 @@
+import type { Channel } from "./channels.ts";
+import type { NotificationChannel } from "./outbox-store.ts";
+import { createSlackChannels } from "./slack.ts";
+import { createTwilio } from "./twilio.ts";
+
+/** The providers a deployment has credentials for; each unset one leaves its channel to the inbox. */
+export interface ProviderSettings {
+	/** OpsWatch's external address: links in pages, and the callback URLs providers sign. */
+	publicUrl: string;
+	slack?: { botToken: string; apiUrl: string };
+	twilio?: { accountSid: string; authToken: string; fromNumber: string; apiUrl: string };
+}
+
+export type Senders = Partial<Record<Exclude<NotificationChannel, "inbox">, Channel>>;
+
+export function createSenders(settings: ProviderSettings): Senders {
+	const senders: Senders = {};
+	if (settings.slack) {
+		const slack = createSlackChannels({ token: settings.slack.botToken, apiUrl: settings.slack.apiUrl });
+		senders.slack_dm = slack.dm;
+		senders.slack_channel = slack.channel;
+	}
+	if (settings.twilio) {
+		const twilio = createTwilio({
+			apiUrl: settings.twilio.apiUrl,
+			accountSid: settings.twilio.accountSid,
+			authToken: settings.twilio.authToken,
+			from: settings.twilio.fromNumber,
+			publicUrl: settings.publicUrl,
+		});
+		senders.phone = twilio.call;
+		senders.sms = twilio.sms;
+	}
+	return senders;
+}

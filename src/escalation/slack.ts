@@ -1,0 +1,173 @@
+/**
+ * Slack delivery channels: a page as a DM to a person, or as a post in a team channel, sent with
+ * `@slack/web-api`. Each message carries the notification's idempotency key as message metadata,
+ * so after a crash `findDelivered` can tell from the channel's history whether it went out.
+ *
+ * Example of what a send posts (`chat.postMessage`):
+ *
+ *     { "channel": "D0ANN", "text": "[CRITICAL] Disk full on db-1", "blocks": [ …header, labels, buttons… ],
+ *       "metadata": { "event_type": "opswatch_notification", "event_payload": { "key": "esc_1:0:1:ann:slack_dm" } } }
+ */
+import {
+	LogLevel,
+	WebAPIHTTPError,
+	WebAPIPlatformError,
+	WebAPIRateLimitedError,
+	WebAPIRequestError,
+	WebClient,
+} from "@slack/web-api";
+import { alertMessage } from "../slack/index.ts";
+import { type Channel, ChannelError, type Delivery, type OutgoingNotification } from "./channels.ts";
+
+/** Configuration for {@link createSlackChannels}. */
+export interface SlackChannelsOptions {
+	/** Bot token (`xoxb-…`). Never put in an error message or log. */
+	token: string;
+	/** Web API base, `https://slack.com/api/` in production; tests pass a local fake's URL. */
+	apiUrl: string;
+	/** Per-request timeout. Default 10 s: a page should not wait on a stuck connection. */
+	timeoutMs?: number;
+}
+
+/** The metadata event type OpsWatch tags its pages with. */
+export const NOTIFICATION_EVENT_TYPE = "opswatch_notification";
+
+/** How far before the claim `findDelivered` looks, for clock skew between us and Slack. */
+const HISTORY_SLACK_MS = 60_000;
+/** Pages of history `findDelivered` reads at most: a channel in an alert storm can pass 100 messages. */
+const HISTORY_MAX_PAGES = 5;
+
+// Slack error codes for which a later try may succeed; any other code (channel_not_found,
+// not_in_channel, invalid_auth, account_inactive, …) needs a person to fix configuration first.
+const retryableSlackErrors = new Set([
+	"ratelimited",
+	"rate_limited",
+	"internal_error",
+	"fatal_error",
+	"service_unavailable",
+	"request_timeout",
+]);
+
+/**
+ * Creates the two Slack channels on one `WebClient`: `dm` sends to a user id (opening the DM
+ * first), `channel` posts to a channel id. The client neither retries nor waits out rate limits:
+ * the outbox owns retries and backoff, and a worker must not sit in a 30-minute SDK retry loop.
+ */
+export function createSlackChannels(options: SlackChannelsOptions): { dm: Channel; channel: Channel } {
+	const client = new WebClient(options.token, {
+		slackApiUrl: options.apiUrl,
+		retryConfig: { retries: 0 },
+		timeout: options.timeoutMs ?? 10_000,
+		rejectRateLimitedCalls: true,
+		// Failures come back as ChannelErrors for the outbox to log; the SDK's own warnings would
+		// only repeat them on stderr.
+		logLevel: LogLevel.ERROR,
+	});
+
+	/** Runs one Web API call, turning whatever it throws into a ChannelError. */
+	async function call<T>(method: string, run: () => Promise<T>): Promise<T> {
+		try {
+			return await run();
+		} catch (error) {
+			throw toChannelError(method, error, options.token);
+		}
+	}
+
+	async function openDm(userId: string): Promise<string> {
+		const result = await call("conversations.open", () => client.conversations.open({ users: userId }));
+		const id = result.channel?.id;
+		if (!id) throw new ChannelError("Slack conversations.open answered without a channel id", { retryable: true });
+		return id;
+	}
+
+	async function post(channel: string, n: OutgoingNotification): Promise<Delivery> {
+		const message = alertMessage(n.alert);
+		const result = await call("chat.postMessage", () =>
+			client.chat.postMessage({
+				channel,
+				text: message.text,
+				blocks: message.blocks,
+				metadata: { event_type: NOTIFICATION_EVENT_TYPE, event_payload: { key: n.key } },
+			}),
+		);
+		// ok without a ts should not happen; if it does the message most likely went out, and a
+		// retry would page the person twice, so this is final rather than retryable.
+		if (!result.ts) throw new ChannelError("Slack chat.postMessage answered without a ts", { retryable: false });
+		return { providerRef: `${result.channel ?? channel}:${result.ts}` };
+	}
+
+	async function findIn(channel: string, n: OutgoingNotification): Promise<Delivery | undefined> {
+		const oldest = ((n.claimedAt.getTime() - HISTORY_SLACK_MS) / 1000).toFixed(6);
+		let cursor: string | undefined;
+		for (let page = 0; page < HISTORY_MAX_PAGES; page++) {
+			const result = await call("conversations.history", () =>
+				client.conversations.history({ channel, oldest, include_all_metadata: true, limit: 100, cursor }),
+			);
+			const found = result.messages?.find(
+				(m) =>
+					m.metadata?.event_type === NOTIFICATION_EVENT_TYPE &&
+					(m.metadata.event_payload as { key?: unknown } | undefined)?.key === n.key,
+			);
+			if (found?.ts) return { providerRef: `${channel}:${found.ts}` };
+			cursor = result.response_metadata?.next_cursor;
+			if (!result.has_more || !cursor) return undefined;
+		}
+		return undefined;
+	}
+
+	return {
+		dm: {
+			send: async (n) => post(await openDm(n.destination), n),
+			findDelivered: async (n) => findIn(await openDm(n.destination), n),
+		},
+		channel: {
+			send: (n) => post(n.destination, n),
+			findDelivered: (n) => findIn(n.destination, n),
+		},
+	};
+}
+
+/**
+ * Classifies an SDK failure. Messages name the method and Slack's error code or HTTP status, never
+ * the token or the destination; the SDK error rides along as `cause` for logs.
+ */
+function toChannelError(method: string, error: unknown, token: string): ChannelError {
+	const fail = (message: string, retryable: boolean) =>
+		new ChannelError(message.replaceAll(token, "[token]"), { retryable, cause: error });
+
+	if (error instanceof ChannelError) return error;
+	if (error instanceof WebAPIRateLimitedError) {
+		return fail(`Slack ${method} rate limited (retry after ${error.retryAfter} s)`, true);
+	}
+	if (error instanceof WebAPIPlatformError) {
+		// A non-JSON body (a proxy's error page) reaches us as a "platform error" whose code is
+		// that whole body: name it instead of quoting it.
+		const code = /^[a-z0-9_.]{1,64}$/.test(error.data.error) ? error.data.error : undefined;
+		if (!code) return fail(`Slack ${method} answered with an unreadable body`, true);
+		return fail(`Slack ${method} failed: ${code}`, retryableSlackErrors.has(code));
+	}
+	if (error instanceof WebAPIHTTPError) {
+		const retryable = error.statusCode >= 500 || error.statusCode === 408 || error.statusCode === 429;
+		return fail(`Slack ${method} answered HTTP ${error.statusCode}`, retryable);
+	}
+	if (error instanceof WebAPIRequestError) {
+		const original = error.original;
+		const detail =
+			original.name === "TimeoutError" || original.name === "AbortError"
+				? "timed out"
+				: (errnoCode(original.cause) ?? "network error");
+		return fail(`Slack ${method} request failed: ${detail}`, true);
+	}
+	// With rejectRateLimitedCalls, a 429 without a usable Retry-After header comes out of the SDK
+	// as a plain Error with this message (WebClient.makeRequest in 8.2.0).
+	if (error instanceof Error && error.message.startsWith("Retry header did not contain a valid timeout")) {
+		return fail(`Slack ${method} rate limited`, true);
+	}
+	return fail(`Slack ${method} failed unexpectedly (${error instanceof Error ? error.name : typeof error})`, false);
+}
+
+/** The `ECONNREFUSED`-style code of a fetch failure's cause, when it has one. */
+function errnoCode(cause: unknown): string | undefined {
+	if (typeof cause !== "object" || cause === null || !("code" in cause)) return undefined;
+	return typeof cause.code === "string" ? cause.code : undefined;
+}

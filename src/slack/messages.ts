@@ -1,0 +1,191 @@
+/**
+ * Block Kit messages OpsWatch posts to Slack. Builders are pure: they take domain data and return
+ * the `text` + `blocks` pair that `chat.postMessage` and `chat.update` accept.
+ *
+ * Example (`alertMessage` for a critical alert with one label and no known fix):
+ *
+ *     text:   "[CRITICAL] Disk full on db-1"
+ *     blocks: header ":red_circle: CRITICAL: Disk full on db-1",
+ *             section "`host=db-1`",
+ *             actions [Acknowledge (primary)] [Resolve (danger)] [View → alert URL]
+ */
+import type { ActionsBlock, ContextBlock, HeaderBlock, KnownBlock, SectionBlock } from "@slack/web-api";
+
+/**
+ * The alert a page is about. The same shape as the escalation domain's `NotificationAlert`,
+ * declared here so the Slack domain depends on no other domain; the compiler checks the two
+ * still agree where escalation passes its alert in.
+ */
+export interface SlackAlert {
+	id: string;
+	title: string;
+	severity: string;
+	labels: Record<string, string>;
+	/** The knowledge base's known fix (markdown), when the alert matched an entry. */
+	solution: string | null;
+	/** A runbook linked from the matched entry, as an absolute URL. */
+	runbookUrl: string | null;
+	/** The alert in OpsWatch, as an absolute URL. */
+	url: string;
+}
+
+/** A message ready for `chat.postMessage` or `chat.update`. */
+export interface SlackMessage {
+	/** Plain fallback, shown in push notifications and read by screen readers. */
+	text: string;
+	blocks: KnownBlock[];
+}
+
+/** Options for {@link alertMessage}. */
+export interface AlertMessageOptions {
+	/** Where in its escalation this page is: shown so a responder knows who else was paged. */
+	escalation?: { tier: number; attempt: number };
+}
+
+/** Action ids of the alert message's buttons, which the interactivity handler dispatches on. */
+export const ALERT_ACTIONS = {
+	acknowledge: "alert_acknowledge",
+	resolve: "alert_resolve",
+	view: "alert_view",
+} as const;
+
+/** Labels shown at most; an alert from Prometheus easily carries twenty, most of them noise on a phone. */
+export const MAX_LABELS = 10;
+
+// Limits from https://docs.slack.dev/reference/block-kit/blocks: a header's text holds 150
+// characters, a section's 3000; Slack refuses the whole message (invalid_blocks) when one is over.
+const HEADER_LIMIT = 150;
+const SECTION_LIMIT = 3000;
+const LABEL_LIMIT = 120;
+
+const severityBadges: Record<string, string> = {
+	critical: ":red_circle:",
+	major: ":large_orange_circle:",
+	minor: ":large_yellow_circle:",
+	warning: ":warning:",
+	info: ":large_blue_circle:",
+};
+
+/**
+ * The page for an alert: header with severity and title, labels, the known fix and runbook when
+ * the knowledge base matched, the escalation tier, and Acknowledge / Resolve / View buttons whose
+ * `value` is the alert id.
+ */
+export function alertMessage(alert: SlackAlert, options: AlertMessageOptions = {}): SlackMessage {
+	const severity = alert.severity.toUpperCase();
+	const badge = severityBadges[alert.severity.toLowerCase()] ?? ":white_circle:";
+	const blocks: KnownBlock[] = [header(`${badge} ${severity}: ${alert.title}`)];
+
+	const labels = labelLine(alert.labels);
+	if (labels) blocks.push(section(labels));
+	if (alert.solution?.trim()) blocks.push(section(`*Known fix*\n${markdownToMrkdwn(alert.solution)}`));
+	if (alert.runbookUrl) blocks.push(section(`:book: ${link(alert.runbookUrl, "Runbook")}`));
+	if (options.escalation) {
+		const { tier, attempt } = options.escalation;
+		blocks.push(context(`Escalation tier ${tier}${attempt > 1 ? ` · attempt ${attempt}` : ""}`));
+	}
+	blocks.push(alertActions(alert));
+
+	return { text: `[${escapeText(severity)}] ${escapeText(alert.title)}`, blocks };
+}
+
+/**
+ * Escapes the three characters Slack treats as control characters in mrkdwn, so user text cannot
+ * turn into a link or a mention (`<!channel>`).
+ * See https://docs.slack.dev/messaging/formatting-message-text#escaping
+ */
+export function escapeText(text: string): string {
+	return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+}
+
+/**
+ * Converts the common Markdown of a knowledge-base entry to Slack mrkdwn, escaping first so only
+ * the links built here are links. Headings and `**bold**` become `*bold*`, `*italic*` becomes
+ * `_italic_`, `[text](url)` becomes `<url|text>`, list bullets become `•`. Code spans and fences
+ * are the same in both and pass through.
+ */
+export function markdownToMrkdwn(markdown: string): string {
+	return escapeText(markdown)
+		.replace(/^[ \t]*[-*+][ \t]+/gm, "• ")
+		.replace(/(?<!\*)\*(?!\*)([^*\n]+?)(?<!\*)\*(?!\*)/g, "_$1_")
+		.replace(/\*\*([^*\n]+?)\*\*/g, "*$1*")
+		.replace(/__([^_\n]+?)__/g, "*$1*")
+		.replace(/^#{1,6}[ \t]+(.+?)[ \t]*#*$/gm, (_m, heading: string) => `*${heading.replaceAll("*", "")}*`)
+		.replace(/\[([^\]\n]+)\]\((https?:\/\/[^)\s]+)\)/g, (_m, text: string, url: string) => `<${url}|${text}>`);
+}
+
+/**
+ * Cuts mrkdwn to `limit` characters with an ellipsis, never inside an entity (`&amp;`) or a link,
+ * which Slack would show broken.
+ */
+export function truncateMrkdwn(text: string, limit: number): string {
+	if (text.length <= limit) return text;
+	const cut = text
+		.slice(0, limit - 1)
+		.replace(/&[a-z]*$/, "")
+		.replace(/<[^>]*$/, "");
+	return `${cut}…`;
+}
+
+function truncatePlain(text: string, limit: number): string {
+	return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+
+// Header text is plain_text: Slack shows it verbatim and parses no links or mentions in it, so
+// it is not escaped (escaping would show `&amp;`).
+function header(text: string): HeaderBlock {
+	return { type: "header", text: { type: "plain_text", text: truncatePlain(text, HEADER_LIMIT), emoji: true } };
+}
+
+function section(mrkdwn: string): SectionBlock {
+	return { type: "section", text: { type: "mrkdwn", text: truncateMrkdwn(mrkdwn, SECTION_LIMIT) } };
+}
+
+function context(mrkdwn: string): ContextBlock {
+	return { type: "context", elements: [{ type: "mrkdwn", text: mrkdwn }] };
+}
+
+/** `key=value` code spans, sorted by key, at most {@link MAX_LABELS}, then how many were left out. */
+function labelLine(labels: Record<string, string>): string {
+	const entries = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+	// A backtick inside a code span would end it early; a look-alike keeps the value readable.
+	const spans = entries
+		.slice(0, MAX_LABELS)
+		.map(([key, value]) => `\`${escapeText(truncatePlain(`${key}=${value}`, LABEL_LIMIT)).replaceAll("`", "ˋ")}\``);
+	const more = entries.length - MAX_LABELS;
+	return more > 0 ? `${spans.join(" ")} _+${more} more_` : spans.join(" ");
+}
+
+function link(url: string, text: string): string {
+	// `|` separates URL from text inside <…>, so a literal one in the URL must be percent-encoded.
+	return `<${escapeText(url).replaceAll("|", "%7C")}|${escapeText(text)}>`;
+}
+
+function alertActions(alert: SlackAlert): ActionsBlock {
+	return {
+		type: "actions",
+		elements: [
+			{
+				type: "button",
+				action_id: ALERT_ACTIONS.acknowledge,
+				text: { type: "plain_text", text: "Acknowledge" },
+				value: alert.id,
+				style: "primary",
+			},
+			{
+				type: "button",
+				action_id: ALERT_ACTIONS.resolve,
+				text: { type: "plain_text", text: "Resolve" },
+				value: alert.id,
+				style: "danger",
+			},
+			{
+				type: "button",
+				action_id: ALERT_ACTIONS.view,
+				text: { type: "plain_text", text: "View" },
+				url: alert.url,
+				value: alert.id,
+			},
+		],
+	};
+}

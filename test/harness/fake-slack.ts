@@ -1,0 +1,280 @@
+/**
+ * A local fake of the Slack Web API, enough for OpsWatch's pages: `conversations.open`,
+ * `chat.postMessage`, `chat.update`, `conversations.history`. It records what was posted so a
+ * test can wait for it (`await slack.expectMessage({ to: "U0ANN", text: /disk full/ })`), and can
+ * fail the next requests the ways Slack does.
+ *
+ * What `@slack/web-api` 8.2.0 sends: `POST <slackApiUrl><method>` with
+ * `Authorization: Bearer <token>` and `Content-Type: application/x-www-form-urlencoded`; every
+ * argument is a form field, booleans and numbers as text (`include_all_metadata=true`,
+ * `limit=100`), and nested values JSON-encoded (`blocks=[…]`, `metadata={…}`). So the fake parses
+ * those fields back; it also takes JSON bodies, which Slack accepts for write methods.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** A message as the fake holds it: the last state after any `chat.update`. */
+export interface FakeSlackMessage {
+	channel: string;
+	text: string | undefined;
+	blocks: unknown[] | undefined;
+	metadata: { event_type: string; event_payload: Record<string, unknown> } | undefined;
+	ts: string;
+	threadTs: string | undefined;
+}
+
+/** One API call as it arrived, with its arguments decoded. */
+export interface FakeSlackRequest {
+	method: string;
+	contentType: string;
+	params: Record<string, unknown>;
+}
+
+/** How {@link FakeSlack.failNext} fails a request. */
+export interface FakeSlackFailure {
+	/** HTTP status: 429 answers with `Retry-After`, anything else with that status and an `{ ok: false }` body. */
+	status?: number;
+	/** A Slack error code answered as HTTP 200 `{ ok: false, error }` (or as the body's `error` with `status`). */
+	error?: string;
+	/** Seconds in the `Retry-After` header of a 429. Default 1. */
+	retryAfter?: number;
+	/** Wait this long before answering, to make a client time out; alone, the request then succeeds late. */
+	delayMs?: number;
+}
+
+/** What {@link FakeSlack.expectMessage} waits for. */
+export type MessageMatcher =
+	| ((message: FakeSlackMessage) => boolean)
+	| { /** A user id (their DM) or a channel id. */ to: string; text?: RegExp };
+
+/** A running fake Slack Web API. */
+export interface FakeSlack {
+	/** Base URL for `WebClient`'s `slackApiUrl`, ending in `/api/`. */
+	url: string;
+	/** Every posted message, oldest first. */
+	messages: FakeSlackMessage[];
+	/** Every API call, oldest first, including failed ones. */
+	requests: FakeSlackRequest[];
+	/** The DM channel id `conversations.open` gives for a user. */
+	dmChannelOf(userId: string): string;
+	/** Messages in a user's DM, oldest first. */
+	dmsTo(userId: string): FakeSlackMessage[];
+	/** Messages in a channel (or DM channel id), oldest first. */
+	postsIn(channelId: string): FakeSlackMessage[];
+	/** Waits until a matching message was posted, polling every 20 ms; throws a readable error on timeout. */
+	expectMessage(match: MessageMatcher, timeoutMs?: number): Promise<FakeSlackMessage>;
+	/** Fails the next `count` requests, whatever their method; with no status or error, HTTP 500. */
+	failNext(count: number, failure?: FakeSlackFailure): void;
+	close(): Promise<void>;
+}
+
+// Fields the SDK sends JSON-encoded inside a form body.
+const jsonFields = new Set(["blocks", "attachments", "metadata"]);
+const channelId = /^[CDG][A-Z0-9]+$/;
+
+/** Starts the fake on 127.0.0.1 at a free port; only requests carrying `token` are accepted. */
+export async function startFakeSlack(options: { token: string }): Promise<FakeSlack> {
+	const messages: FakeSlackMessage[] = [];
+	const requests: FakeSlackRequest[] = [];
+	const failures: FakeSlackFailure[] = [];
+	let lastTs = 0;
+
+	const dmChannelOf = (userId: string) => `D${userId.replace(/^[UW]/, "").toUpperCase()}`;
+
+	// Slack's ts is "<seconds>.<microseconds>", unique within a channel and increasing; the fake
+	// keeps it increasing across the whole workspace, which is stricter.
+	const nextTs = () => {
+		lastTs = Math.max(Date.now() * 1000, lastTs + 1);
+		return `${Math.floor(lastTs / 1e6)}.${String(lastTs % 1e6).padStart(6, "0")}`;
+	};
+
+	const toMessage = (m: FakeSlackMessage, withMetadata: boolean) => ({
+		type: "message",
+		bot_id: "B0FAKESLACK",
+		text: m.text ?? "",
+		...(m.blocks ? { blocks: m.blocks } : {}),
+		...(withMetadata && m.metadata ? { metadata: m.metadata } : {}),
+		...(m.threadTs ? { thread_ts: m.threadTs } : {}),
+		ts: m.ts,
+	});
+
+	const methods: Record<string, (p: Record<string, unknown>) => Record<string, unknown>> = {
+		"conversations.open": (p) => {
+			const users = typeof p.users === "string" ? p.users.split(",").filter(Boolean) : [];
+			if (users.length === 0) return { ok: false, error: "users_list_not_supplied" };
+			if (users.length > 1) return { ok: false, error: "fake_slack_supports_one_user_dms_only" };
+			return { ok: true, channel: { id: dmChannelOf(users[0]!) } };
+		},
+		"chat.postMessage": (p) => {
+			const channel = String(p.channel ?? "");
+			if (!channelId.test(channel)) return { ok: false, error: "channel_not_found" };
+			if (!p.text && !p.blocks) return { ok: false, error: "no_text" };
+			const message: FakeSlackMessage = {
+				channel,
+				text: optionalString(p.text),
+				blocks: p.blocks as unknown[] | undefined,
+				metadata: p.metadata as FakeSlackMessage["metadata"],
+				ts: nextTs(),
+				threadTs: optionalString(p.thread_ts),
+			};
+			messages.push(message);
+			return { ok: true, channel, ts: message.ts, message: toMessage(message, true) };
+		},
+		"chat.update": (p) => {
+			const message = messages.find((m) => m.channel === p.channel && m.ts === p.ts);
+			if (!message) return { ok: false, error: "message_not_found" };
+			if (p.text !== undefined) message.text = optionalString(p.text);
+			if (p.blocks !== undefined) message.blocks = p.blocks as unknown[];
+			if (p.metadata !== undefined) message.metadata = p.metadata as FakeSlackMessage["metadata"];
+			return {
+				ok: true,
+				channel: message.channel,
+				ts: message.ts,
+				text: message.text,
+				message: toMessage(message, true),
+			};
+		},
+		"conversations.history": (p) => {
+			const channel = String(p.channel ?? "");
+			if (!channelId.test(channel)) return { ok: false, error: "channel_not_found" };
+			const inclusive = p.inclusive === true;
+			const oldest = Number(p.oldest ?? 0);
+			const latest = p.latest === undefined ? Number.POSITIVE_INFINITY : Number(p.latest);
+			// Thread replies are not in a channel's history, only their parents.
+			const found = messages
+				.filter((m) => m.channel === channel && (!m.threadTs || m.threadTs === m.ts))
+				.filter((m) => {
+					const ts = Number(m.ts);
+					return (inclusive ? ts >= oldest : ts > oldest) && (inclusive ? ts <= latest : ts < latest);
+				})
+				.reverse();
+			const limit = Math.min(Math.max(Number(p.limit ?? 100) || 100, 1), 999);
+			const start = Number(p.cursor ?? 0) || 0;
+			const page = found.slice(start, start + limit);
+			const hasMore = start + limit < found.length;
+			return {
+				ok: true,
+				messages: page.map((m) => toMessage(m, p.include_all_metadata === true)),
+				has_more: hasMore,
+				response_metadata: { next_cursor: hasMore ? String(start + limit) : "" },
+			};
+		},
+	};
+
+	const server = http.createServer(async (req, res) => {
+		const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+			res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
+			res.end(JSON.stringify(body));
+		};
+		try {
+			const url = new URL(req.url ?? "/", "http://fake-slack");
+			const method = url.pathname.startsWith("/api/") ? url.pathname.slice("/api/".length) : "";
+			const contentType = req.headers["content-type"] ?? "";
+			const params = { ...decode(url.searchParams), ...parseBody(contentType, await readBody(req)) };
+			requests.push({ method, contentType, params });
+
+			const failure = failures.shift();
+			if (failure?.delayMs) await new Promise((resolve) => setTimeout(resolve, failure.delayMs));
+			if (failure && (failure.status !== undefined || failure.error !== undefined)) {
+				if (failure.status === 429) {
+					return answer(
+						429,
+						{ ok: false, error: failure.error ?? "ratelimited" },
+						{
+							"retry-after": String(failure.retryAfter ?? 1),
+						},
+					);
+				}
+				if (failure.status !== undefined) {
+					return answer(failure.status, { ok: false, error: failure.error ?? "internal_error" });
+				}
+				return answer(200, { ok: false, error: failure.error });
+			}
+
+			const auth = req.headers.authorization;
+			if (!auth) return answer(200, { ok: false, error: "not_authed" });
+			if (auth !== `Bearer ${options.token}`) return answer(200, { ok: false, error: "invalid_auth" });
+			const handle = methods[method];
+			if (!handle) return answer(200, { ok: false, error: "unknown_method" });
+			return answer(200, handle(params));
+		} catch (error) {
+			return answer(400, { ok: false, error: "invalid_request", detail: String(error) });
+		}
+	});
+	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+	const { port } = server.address() as AddressInfo;
+
+	const postsIn = (channel: string) => messages.filter((m) => m.channel === channel);
+	const describe = (match: MessageMatcher) =>
+		typeof match === "function"
+			? "matching the predicate"
+			: `to ${match.to}${match.text ? ` matching ${match.text}` : ""}`;
+
+	return {
+		url: `http://127.0.0.1:${port}/api/`,
+		messages,
+		requests,
+		dmChannelOf,
+		dmsTo: (userId) => postsIn(dmChannelOf(userId)),
+		postsIn,
+		async expectMessage(match, timeoutMs = 5000) {
+			const test =
+				typeof match === "function"
+					? match
+					: (m: FakeSlackMessage) =>
+							(m.channel === match.to || m.channel === dmChannelOf(match.to)) &&
+							(!match.text || match.text.test(m.text ?? ""));
+			const deadline = Date.now() + timeoutMs;
+			for (;;) {
+				const found = messages.find(test);
+				if (found) return found;
+				if (Date.now() >= deadline) {
+					const seen = messages.map((m) => `  ${m.channel}: ${JSON.stringify(m.text)}`).join("\n") || "  (none)";
+					throw new Error(`fake Slack: no message ${describe(match)} within ${timeoutMs} ms; posted:\n${seen}`);
+				}
+				await new Promise((resolve) => setTimeout(resolve, 20));
+			}
+		},
+		failNext(count, failure = {}) {
+			const effective =
+				failure.status === undefined && failure.error === undefined && !failure.delayMs ? { status: 500 } : failure;
+			for (let i = 0; i < count; i++) failures.push(effective);
+		},
+		async close() {
+			// The SDK's fetch keeps connections alive; without this, close() waits for them to idle out.
+			server.closeAllConnections();
+			await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+		},
+	};
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+	return new Promise((resolve, reject) => {
+		const chunks: Buffer[] = [];
+		req.on("data", (chunk: Buffer) => chunks.push(chunk));
+		req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+		req.on("error", reject);
+	});
+}
+
+function parseBody(contentType: string, body: string): Record<string, unknown> {
+	if (!body) return {};
+	if (contentType.startsWith("application/json")) return JSON.parse(body) as Record<string, unknown>;
+	if (contentType.startsWith("application/x-www-form-urlencoded")) return decode(new URLSearchParams(body));
+	throw new Error(`fake Slack: unsupported content type ${JSON.stringify(contentType)}`);
+}
+
+// Form values are all text; turn back what the SDK encoded so handlers see the caller's values.
+function decode(form: URLSearchParams): Record<string, unknown> {
+	const params: Record<string, unknown> = {};
+	for (const [key, value] of form) {
+		if (jsonFields.has(key)) params[key] = JSON.parse(value);
+		else if (value === "true" || value === "false") params[key] = value === "true";
+		else params[key] = value;
+	}
+	return params;
+}
+
+function optionalString(value: unknown): string | undefined {
+	return value === undefined || value === null ? undefined : String(value);
+}
