@@ -1,6 +1,7 @@
 import closeWithGrace from "close-with-grace";
 import type { FastifyInstance } from "fastify";
 import type { EscalationStarter } from "../alert/index.ts";
+import type { Clock } from "../platform/clock.ts";
 import type { Database } from "../platform/db/index.ts";
 import { createLogger, type Logger } from "../platform/log.ts";
 import { startTracing } from "../platform/tracing.ts";
@@ -48,6 +49,8 @@ export interface StartOptions {
 	firstStart?: boolean;
 	escalation?: EscalationStarter;
 	publicUrl?: string;
+	/** Tests move time by hand. */
+	clock?: Clock;
 }
 
 /** The background jobs of a worker process (`--mode=worker`, and inside `--mode=all`). */
@@ -98,6 +101,7 @@ export async function startServer(
 		database: options.database,
 		escalation: options.escalation,
 		publicUrl: options.publicUrl,
+		clock: options.clock,
 	});
 	let app: FastifyInstance | undefined;
 	let worker: Worker | undefined;

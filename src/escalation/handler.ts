@@ -230,7 +230,10 @@ const notificationDto = z
 		memberId: z.uuid().nullable(),
 		pass: z.number().int(),
 		tier: z.number().int(),
-		channel: z.string(),
+		channel: z.string().meta({ description: "How it was delivered" }),
+		requestedChannel: z
+			.string()
+			.meta({ description: "What the policy asked for; differs after a fall-through (e.g. push → inbox)" }),
 		status: z.enum(["pending", "sending", "sent", "failed", "cancelled"]),
 		tries: z.number().int(),
 		title: z.string(),
@@ -248,6 +251,7 @@ const toNotificationDto = (n: Notification) => ({
 	pass: n.attempt + 1,
 	tier: n.tier + 1,
 	channel: n.channel,
+	requestedChannel: n.channel === "slack_channel" ? n.channel : (n.key.split(">")[0]?.split(":").at(-1) ?? n.channel),
 	status: n.status,
 	tries: n.tries,
 	title: n.message.title,

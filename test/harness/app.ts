@@ -1,7 +1,9 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { createServer } from "node:net";
 import type { EscalationStarter } from "../../src/alert/index.ts";
 import { type Config, loadConfig } from "../../src/app/config.ts";
 import { type Mode, type Running, startServer } from "../../src/app/serve.ts";
+import type { Clock } from "../../src/platform/clock.ts";
 import { openDatabase } from "../../src/platform/db/index.ts";
 import { createLogger } from "../../src/platform/log.ts";
 import type { Role } from "../../src/tenant/index.ts";
@@ -60,6 +62,12 @@ export async function startTestApp(
 		env?: Record<string, string>;
 		mode?: Mode;
 		escalation?: EscalationStarter;
+		clock?: Clock;
+		/**
+		 * Listen on a port chosen before start and make it the public URL, for providers that call
+		 * back at the address OpsWatch puts in its requests (Twilio signs exactly that URL).
+		 */
+		reachable?: boolean;
 		/** Keep every log line (info and up) in `logs`, to check what a person would read. */
 		captureLogs?: boolean;
 		/**
@@ -71,10 +79,12 @@ export async function startTestApp(
 ): Promise<TestApp> {
 	const replicaOf = options.replicaOf;
 	const adminToken = replicaOf?.adminToken ?? `test-admin-${randomBytes(24).toString("hex")}`;
+	const port = options.reachable ? await freePort() : 0;
 	const config = loadConfig({
 		env: {
 			OPSWATCH_HOST: "127.0.0.1",
-			OPSWATCH_PORT: "0",
+			OPSWATCH_PORT: String(port),
+			...(options.reachable && { OPSWATCH_PUBLIC_URL: `http://127.0.0.1:${port}` }),
 			OPSWATCH_ADMIN_TOKEN: adminToken,
 			OPSWATCH_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
 			...(testRedisUrl && {
@@ -95,6 +105,7 @@ export async function startTestApp(
 			: createLogger(config.logLevel),
 		firstStart: false,
 		escalation: options.escalation,
+		clock: options.clock,
 	});
 	const address = running.app.server.address();
 	if (!address || typeof address === "string") throw new Error("server has no TCP address");
@@ -153,4 +164,14 @@ export async function startTestApp(
 		newTenant,
 		close: () => running.stop(),
 	};
+}
+
+/** A TCP port free at this moment on 127.0.0.1. */
+async function freePort(): Promise<number> {
+	const server = createServer();
+	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+	const address = server.address();
+	await new Promise((resolve) => server.close(resolve));
+	if (!address || typeof address === "string") throw new Error("no port");
+	return address.port;
 }

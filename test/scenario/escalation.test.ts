@@ -1,0 +1,167 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: response bodies are read freely
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestApp, type TestApp, type TestTenant } from "../harness/app.ts";
+import { backendName } from "../harness/backend.ts";
+import { createTestClock } from "../harness/clock.ts";
+import { type FakeSlack, startFakeSlack } from "../harness/fake-slack.ts";
+import { type FakeTwilio, startFakeTwilio } from "../harness/fake-twilio.ts";
+
+/**
+ * Spec §4.2 end to end, on the real server with a hand-moved clock and local fakes of Slack and
+ * Twilio: tier 1 Slack DM → 5 minutes → tier 2 Slack DM + phone call → keypress 1 acknowledges →
+ * nobody else is paged; and the dry run predicted exactly that.
+ */
+
+const SLACK_TOKEN = "xoxb-test-escalation";
+const TWILIO = { accountSid: `AC${"a1".repeat(16)}`, authToken: "twilio-test-auth-token-0123456789" };
+const FROM = "+4930555000";
+const people = {
+	ada: { slack: "U0ADA", phone: "+4915100000001" },
+	bob: { slack: "U0BOB", phone: "+4915100000002" },
+	cleo: { slack: "U0CLEO", phone: "+4915100000003" },
+};
+
+const clock = createTestClock(new Date("2026-11-26T10:00:00Z"));
+let slack: FakeSlack;
+let twilio: FakeTwilio;
+let app: TestApp;
+let tenant: TestTenant;
+const ids: Record<string, string> = {};
+
+const call = (method: string, path: string, json?: unknown, key = tenant.adminKey) =>
+	app.request(method, path, { key, ...(json !== undefined && { json }) });
+const settled = () => app.running.container.escalations.settled();
+
+beforeAll(async () => {
+	slack = await startFakeSlack({ token: SLACK_TOKEN });
+	twilio = await startFakeTwilio({ ...TWILIO, now: () => clock.now() });
+	app = await startTestApp({
+		clock,
+		reachable: true,
+		env: {
+			OPSWATCH_SLACK_BOT_TOKEN: SLACK_TOKEN,
+			OPSWATCH_SLACK_API_URL: slack.url,
+			OPSWATCH_TWILIO_ACCOUNT_SID: TWILIO.accountSid,
+			OPSWATCH_TWILIO_AUTH_TOKEN: TWILIO.authToken,
+			OPSWATCH_TWILIO_FROM_NUMBER: FROM,
+			OPSWATCH_TWILIO_API_URL: twilio.url,
+		},
+	});
+	tenant = await app.newTenant("page");
+	for (const [name, contact] of Object.entries(people)) {
+		const created = await call("POST", "/api/v1/members", {
+			name,
+			email: `${name}@example.com`,
+			timeZone: "Europe/Berlin",
+			contactMethods: [
+				{ type: "slack", value: contact.slack },
+				{ type: "phone", value: contact.phone },
+			],
+		});
+		expect(created.status, created.text).toBe(201);
+		ids[name] = created.body.member.id;
+	}
+	const roster = await call("POST", "/api/v1/rosters", {
+		name: "Primary",
+		timeZone: "Europe/Berlin",
+		layers: [
+			{
+				name: "Weekly",
+				participants: [ids.ada, ids.bob],
+				shiftLength: { unit: "weeks", count: 1 },
+				handoffTime: "09:00",
+				start: "2026-11-23T09:00:00+01:00",
+			},
+		],
+	});
+	expect(roster.status, roster.text).toBe(201);
+	const policy = await call("POST", "/api/v1/escalation-policies/from-template", {
+		template: "default",
+		rosterId: roster.body.roster.id,
+		leadMemberId: ids.cleo,
+		teamChannel: "C0TEAM01",
+		emergencyChannel: "C0EMERG1",
+	});
+	expect(policy.status, policy.text).toBe(201);
+	ids.policy = policy.body.policy.id;
+	const routes = await call("PUT", "/api/v1/escalation-routes", { routes: [], defaultPolicyId: ids.policy });
+	expect(routes.status, routes.text).toBe(200);
+});
+afterAll(async () => {
+	await app?.close();
+	await slack?.close();
+	await twilio?.close();
+});
+
+describe(`escalation of a critical alert, spec §4.2 (${backendName})`, () => {
+	it("pages tier 1 by Slack DM, tier 2 by Slack DM and phone after 5 minutes, and stops at keypress 1", async () => {
+		const start = clock.now();
+		const dryRun = await call("GET", `/api/v1/escalation-policies/${ids.policy}/test?start=${start.toISOString()}`);
+		expect(dryRun.status).toBe(200);
+
+		const ingest = await call("POST", "/api/v1/webhooks/generic", {
+			title: "Disk full on db-1",
+			severity: "critical",
+			labels: { service: "postgres", host: "db-1" },
+		});
+		expect(ingest.status, ingest.text).toBe(200);
+		const alertId = ingest.body.alerts[0].alertId;
+		await settled();
+
+		// Tier 1: Ada, on call, by Slack DM with the alert and its buttons. Push is not configured
+		// here, so it lands in her inbox, and says so. Nobody else hears anything yet.
+		const dm = await slack.expectMessage({ to: people.ada.slack, text: /Disk full on db-1/ });
+		expect(JSON.stringify(dm.blocks)).toContain("alert_acknowledge");
+		expect(slack.messages).toHaveLength(1);
+		expect(twilio.calls).toHaveLength(0);
+		const adaInbox = await call("GET", `/api/v1/members/${ids.ada}/notifications?channel=inbox`);
+		expect(adaInbox.body.notifications).toMatchObject([
+			{ alertId, requestedChannel: "push", channel: "inbox", status: "sent", tier: 1 },
+		]);
+
+		// Four minutes on: still only tier 1.
+		clock.advance("4m");
+		await settled();
+		expect(slack.messages).toHaveLength(1);
+
+		// At five minutes, tier 2: Bob, the backup, by Slack DM and a phone call.
+		clock.advance("1m");
+		await settled();
+		await slack.expectMessage({ to: people.bob.slack, text: /Disk full on db-1/ });
+		const ring = await twilio.device(people.bob.phone).expectCall();
+		expect(ring.from).toBe(FROM);
+		expect(ring.twiml).toMatch(/Disk full on db-1/);
+		expect(ring.twiml).toMatch(/Press 1 to acknowledge/);
+
+		// Bob presses 1: the alert is acknowledged, by him, by phone.
+		const pressed = await twilio.pressKey(ring.sid, "1");
+		expect(pressed.status).toBe(200);
+		expect(pressed.body).toMatch(/Acknowledged/);
+		const alert = await call("GET", `/api/v1/alerts/${alertId}`);
+		expect(alert.body.alert.status).toBe("acknowledged");
+		expect(alert.body.alert.acknowledgedBy).toBe(`member:${ids.bob}`);
+		expect(alert.body.timeline.find((e: any) => e.type === "acknowledged").details).toEqual({ via: "phone" });
+		expect(alert.body.timeline.map((e: any) => e.type)).toEqual(
+			expect.arrayContaining(["created", "escalated", "notified", "acknowledged"]),
+		);
+
+		// Tier 3 would have called Cleo at 15 minutes; nothing more goes out, ever.
+		clock.advance("30m");
+		await settled();
+		expect(slack.messages.map((m) => m.channel)).toEqual([slack.dmChannelOf("U0ADA"), slack.dmChannelOf("U0BOB")]);
+		expect(twilio.calls.map((c) => c.to)).toEqual([people.bob.phone]);
+		const escalation = await call("GET", `/api/v1/alerts/${alertId}/escalation`);
+		expect(escalation.body.escalation).toMatchObject({ status: "acknowledged", nextActionAt: null });
+
+		// The dry run predicted exactly these pages: who, how, and when.
+		const predicted = dryRun.body.steps
+			.filter((s: any) => s.kind === "notify" && new Date(s.at) <= new Date(start.getTime() + 5 * 60_000))
+			.map((s: any) => [s.at, s.tier + 1, s.memberId, s.channel])
+			.sort();
+		const done = escalation.body.notifications
+			.map((n: any) => [n.createdAt, n.tier, n.memberId, n.requestedChannel])
+			.sort();
+		expect(done).toEqual(predicted);
+		expect(escalation.body.notifications.every((n: any) => n.status === "sent")).toBe(true);
+	});
+});
