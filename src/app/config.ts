@@ -105,6 +105,11 @@ export const settings = {
 		schema: urlWithScheme(["http:", "https:"], "HTTP(S)").optional(),
 		help: "OpsWatch's address as people and providers reach it: links in pages, Twilio/Vonage callbacks (their signatures cover it). Unset: http://localhost:<port>.",
 	},
+	provider_timeout_ms: {
+		env: "OPSWATCH_PROVIDER_TIMEOUT_MS",
+		schema: positiveInt(100, 10_000).default(10_000),
+		help: "How long a call to Slack, Twilio, Vonage or a push service may take before it is retried (at most 10 s: a claimed page is held 15 s).",
+	},
 	slack_bot_token: {
 		env: "OPSWATCH_SLACK_BOT_TOKEN",
 		schema: z
@@ -178,6 +183,7 @@ export interface Config {
 	readonly otlpEndpoint: string | undefined;
 	readonly shutdownTimeoutMs: number;
 	readonly publicUrl: string | undefined;
+	readonly providerTimeoutMs: number;
 	readonly slack: { readonly botToken: string; readonly apiUrl: string } | undefined;
 	readonly twilio:
 		| {
@@ -280,6 +286,7 @@ export function loadConfig(sources: ConfigSources): Config {
 		otlpEndpoint: c.otlp_endpoint,
 		shutdownTimeoutMs: c.shutdown_timeout_ms,
 		publicUrl: c.public_url?.replace(/\/+$/, ""),
+		providerTimeoutMs: c.provider_timeout_ms,
 		slack: c.slack_bot_token ? { botToken: c.slack_bot_token, apiUrl: c.slack_api_url } : undefined,
 		twilio: group(
 			"Twilio",
@@ -340,6 +347,7 @@ export function redactedConfig(config: Config): Record<string, unknown> {
 		otlp_endpoint: config.otlpEndpoint ?? null,
 		shutdown_timeout_ms: config.shutdownTimeoutMs,
 		public_url: config.publicUrl ?? null,
+		provider_timeout_ms: config.providerTimeoutMs,
 		slack_bot_token: config.slack ? "<redacted>" : null,
 		slack_api_url: config.slack?.apiUrl ?? null,
 		twilio_account_sid: config.twilio?.accountSid ?? null,

@@ -174,7 +174,12 @@ export async function createContainer({
 		members,
 		alerts: alertDesk(alerts, publicUrl),
 		resolverFor: (tenant) => rosterResolver(rosters, tenant),
-		channels: createSenders({ publicUrl, slack: config.slack, twilio: config.twilio }),
+		channels: createSenders({
+			publicUrl,
+			timeoutMs: config.providerTimeoutMs,
+			slack: config.slack,
+			twilio: config.twilio,
+		}),
 		metrics: createEscalationMetrics(metrics.registry, () => countOverdue(database.db, clock.now(), 5000)),
 		onError: (error, context) =>
 			logger.error({ err: error, component: "escalation", context }, `escalation: ${context} failed`),

@@ -7,6 +7,8 @@ import { createTwilio } from "./twilio.ts";
 export interface ProviderSettings {
 	/** OpsWatch's external address: links in pages, and the callback URLs providers sign. */
 	publicUrl: string;
+	/** Longest wait for a provider's answer; a timeout is retried (and reconciled first). */
+	timeoutMs: number;
 	slack?: { botToken: string; apiUrl: string };
 	twilio?: { accountSid: string; authToken: string; fromNumber: string; apiUrl: string };
 }
@@ -16,7 +18,11 @@ export type Senders = Partial<Record<Exclude<NotificationChannel, "inbox">, Chan
 export function createSenders(settings: ProviderSettings): Senders {
 	const senders: Senders = {};
 	if (settings.slack) {
-		const slack = createSlackChannels({ token: settings.slack.botToken, apiUrl: settings.slack.apiUrl });
+		const slack = createSlackChannels({
+			token: settings.slack.botToken,
+			apiUrl: settings.slack.apiUrl,
+			timeoutMs: settings.timeoutMs,
+		});
 		senders.slack_dm = slack.dm;
 		senders.slack_channel = slack.channel;
 	}
@@ -27,6 +33,7 @@ export function createSenders(settings: ProviderSettings): Senders {
 			authToken: settings.twilio.authToken,
 			from: settings.twilio.fromNumber,
 			publicUrl: settings.publicUrl,
+			timeoutMs: settings.timeoutMs,
 		});
 		senders.phone = twilio.call;
 		senders.sms = twilio.sms;

@@ -88,6 +88,7 @@ export async function startFakeTwilio(options: {
 	const calls: RecordedCall[] = [];
 	const messages: RecordedMessage[] = [];
 	const failures: number[] = [];
+	const devices = new Map<string, FakeDevice>();
 	const expected = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString("base64")}`;
 	const base = `/2010-04-01/Accounts/${accountSid}`;
 
@@ -234,11 +235,14 @@ export async function startFakeTwilio(options: {
 			for (let i = 0; i < count; i++) failures.push(status);
 		},
 		device(phone) {
+			// One device per number, so what an earlier expect consumed stays consumed.
+			const existing = devices.get(phone);
+			if (existing) return existing;
 			const seenSms = new Set<string>();
 			const seenCalls = new Set<string>();
 			const sms = () => messages.filter((m) => m.to === phone);
 			const phoneCalls = () => calls.filter((c) => c.to === phone);
-			return {
+			const device: FakeDevice = {
 				sms,
 				calls: phoneCalls,
 				expectSMS: (pattern, timeoutMs = 5000) =>
@@ -257,6 +261,8 @@ export async function startFakeTwilio(options: {
 						() => `no new call to ${phone} within ${timeoutMs} ms (${phoneCalls().length} earlier)`,
 					),
 			};
+			devices.set(phone, device);
+			return device;
 		},
 		async pressKey(callSid, digits) {
 			const call = calls.find((c) => c.sid === callSid);
