@@ -53,6 +53,8 @@ const globalTimeoutMs = 240_000;
 const slackToken = "xoxb-bench";
 // The heap bounds `npm start` and the README's production commands run with (ADR 0003).
 const heap = ["--max-semi-space-size=4", "--max-old-space-size=96"];
+/** The compiled OpsWatch to run; another build (say, an instrumented copy) can be measured instead. */
+const opswatchMain = process.env.BENCH_OPSWATCH_MAIN ?? "dist/src/main.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -86,7 +88,7 @@ async function freePort(): Promise<number> {
 
 /** Starts an OpsWatch process from dist/ and collects its warnings and errors. */
 function start(name: string, mode: "api" | "worker", port: number, env: Record<string, string>): Proc {
-	const child = spawn(process.execPath, [...heap, "dist/src/main.js", "serve", `--mode=${mode}`], {
+	const child = spawn(process.execPath, [...heap, opswatchMain, "serve", `--mode=${mode}`], {
 		cwd: root,
 		env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env, OPSWATCH_PORT: String(port) },
 		stdio: ["ignore", "pipe", "pipe"],
