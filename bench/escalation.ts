@@ -55,6 +55,8 @@ const slackToken = "xoxb-bench";
 const heap = ["--max-semi-space-size=4", "--max-old-space-size=96"];
 /** The compiled OpsWatch to run; another build (say, an instrumented copy) can be measured instead. */
 const opswatchMain = process.env.BENCH_OPSWATCH_MAIN ?? "dist/src/main.js";
+/** BENCH_PROFILE=<dir> writes a CPU profile of each OpsWatch process there (open it in Chrome DevTools). */
+const profileDir = process.env.BENCH_PROFILE;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -88,11 +90,21 @@ async function freePort(): Promise<number> {
 
 /** Starts an OpsWatch process from dist/ and collects its warnings and errors. */
 function start(name: string, mode: "api" | "worker", port: number, env: Record<string, string>): Proc {
-	const child = spawn(process.execPath, [...heap, opswatchMain, "serve", `--mode=${mode}`], {
-		cwd: root,
-		env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env, OPSWATCH_PORT: String(port) },
-		stdio: ["ignore", "pipe", "pipe"],
-	});
+	const child = spawn(
+		process.execPath,
+		[
+			...heap,
+			...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
+			opswatchMain,
+			"serve",
+			`--mode=${mode}`,
+		],
+		{
+			cwd: root,
+			env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env, OPSWATCH_PORT: String(port) },
+			stdio: ["ignore", "pipe", "pipe"],
+		},
+	);
 	const proc: Proc = { name, child, port, problems: new Map(), tail: [], expectedExit: false, oom: false };
 	const note = (line: string, stream: "stdout" | "stderr") => {
 		proc.tail.push(line);
