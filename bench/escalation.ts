@@ -307,6 +307,10 @@ interface RunResult {
 	tier1: Lateness;
 	tiers23: Lateness;
 	ingestToTier1: Lateness;
+	/** From the instant a page was due to its tier firing (its outbox row written). */
+	fired: Lateness;
+	/** From the outbox row to the fake's receipt. */
+	delivery: Lateness;
 	notificationsPerS: number;
 	tier1PerS: number;
 	outbox: Record<string, number>;
@@ -462,9 +466,14 @@ async function runScenario(
 		`select e.id, e.status, e.started_at, e.policy, a.labels ->> 'n' as n
 		from ${tenant.schema}.escalations e join ${tenant.schema}.alerts a on a.id = e.alert_id`,
 	);
-	const { rows: notificationRows } = await db.query<{ idempotency_key: string; status: string; tries: number }>(
-		`select idempotency_key, status, tries from ${tenant.schema}.notifications`,
-	);
+	const { rows: notificationRows } = await db.query<{
+		idempotency_key: string;
+		status: string;
+		tries: number;
+		created_at: Date;
+	}>(`select idempotency_key, status, tries, created_at from ${tenant.schema}.notifications`);
+	// When the tier fired: the outbox row is written in the transaction that fires it.
+	const queuedAt = new Map(notificationRows.map((row) => [row.idempotency_key, row.created_at.getTime()]));
 
 	const due = new Map<string, { at: number; tier: number; batch: number }>();
 	for (const e of escalationRows) {
@@ -497,11 +506,18 @@ async function runScenario(
 	const tier1: number[] = [];
 	const tiers23: number[] = [];
 	const ingestToTier1: number[] = [];
+	const fired: number[] = [];
+	const delivery: number[] = [];
 	const tier1Receipts: number[] = [];
 	for (const [key, receivedAt] of firstSeen) {
 		const { at, tier, batch } = due.get(key)!;
 		const late = receivedAt - at;
 		all.push(late);
+		const queued = queuedAt.get(key);
+		if (queued !== undefined) {
+			fired.push(queued - at);
+			delivery.push(receivedAt - queued);
+		}
 		if (tier === 0) {
 			tier1.push(late);
 			tier1Receipts.push(receivedAt);
@@ -544,6 +560,8 @@ async function runScenario(
 		tier1: summarize(tier1),
 		tiers23: summarize(tiers23),
 		ingestToTier1: summarize(ingestToTier1),
+		fired: summarize(fired),
+		delivery: summarize(delivery),
 		notificationsPerS: rate(receipts),
 		tier1PerS: rate(tier1Receipts),
 		outbox,
@@ -572,6 +590,8 @@ function printRun(r: RunResult): void {
 	console.log(`    lateness, tier 1:      ${l(r.tier1)}`);
 	console.log(`    lateness, tiers 2–3:   ${l(r.tiers23)}`);
 	console.log(`    ingest → tier-1 page:  ${l(r.ingestToTier1)}`);
+	console.log(`    of which due → fired:  ${l(r.fired)}`);
+	console.log(`    and fired → received:  ${l(r.delivery)}`);
 	console.log(
 		`    ${r.notificationsPerS} notifications/s overall, ${r.tier1PerS}/s in the tier-1 burst; ` +
 			`outbox ${JSON.stringify(r.outbox)}, escalations ${JSON.stringify(r.escalationStatus)}, ` +
@@ -686,6 +706,10 @@ async function main(): Promise<number> {
 		clean_ingest_to_tier1_p50_ms: clean.ingestToTier1.p50,
 		clean_ingest_to_tier1_p99_ms: clean.ingestToTier1.p99,
 		clean_tier1_notifications_per_s: clean.tier1PerS,
+		clean_fire_lateness_p50_ms: clean.fired.p50,
+		clean_fire_lateness_p99_ms: clean.fired.p99,
+		clean_delivery_p50_ms: clean.delivery.p50,
+		clean_delivery_p99_ms: clean.delivery.p99,
 		clean_ingest_ms: clean.ingestMs,
 		clean_outbox: clean.outbox,
 		fault_lateness_p50_ms: fault.lateness.p50,
@@ -694,6 +718,8 @@ async function main(): Promise<number> {
 		fault_tier1_lateness_p99_ms: fault.tier1.p99,
 		fault_tiers23_lateness_p99_ms: fault.tiers23.p99,
 		fault_notifications_per_s: fault.notificationsPerS,
+		fault_fire_lateness_p99_ms: fault.fired.p99,
+		fault_delivery_p99_ms: fault.delivery.p99,
 		fault_lost: fault.lost,
 		fault_duplicates: fault.duplicates,
 		fault_delivered: fault.delivered,
@@ -728,6 +754,8 @@ async function main(): Promise<number> {
 	row("  tier 1 p99 ms", clean.tier1.p99, fault.tier1.p99);
 	row("  tiers 2–3 p99 ms", clean.tiers23.p99, fault.tiers23.p99);
 	row("  ingest → tier-1 page p99 ms", clean.ingestToTier1.p99, fault.ingestToTier1.p99);
+	row("  due → tier fired p99 ms", clean.fired.p99, fault.fired.p99);
+	row("  fired → received p99 ms", clean.delivery.p99, fault.delivery.p99);
 	row("notifications/s", clean.notificationsPerS, fault.notificationsPerS);
 	row("rows tried more than once", clean.retried, fault.retried);
 	console.log(

@@ -59,6 +59,7 @@ function generateMembers(): Member[] {
 				{ type: "slack", value: `U${(100_000 + i).toString(36).toUpperCase()}` },
 				{ type: "email", value: email },
 			],
+			notificationRules: [],
 			version: 1,
 			createdAt,
 			updatedAt: createdAt,

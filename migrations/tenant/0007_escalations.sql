@@ -9,6 +9,10 @@ set tiers = (
 )
 where tiers::text like '%timeoutMinutes%';
 
+-- A member's own follow-ups whenever a page reaches them ([{channel, afterMinutes}]): push at 0,
+-- SMS after 1 minute, a call after 3, unless someone acknowledged.
+alter table members add column notification_rules jsonb not null default '[]'::jsonb;
+
 -- Which policy pages for an alert: routes are tried by position, the first whose label matchers all
 -- match wins; the row with no matchers is the tenant's default.
 create table escalation_routes (
@@ -59,6 +63,8 @@ create table notifications (
 	provider_ref text,
 	last_error text,
 	created_at timestamptz not null,
+	-- When it is to go out: the tier's instant, or later for a member's follow-up rule.
+	scheduled_at timestamptz not null,
 	sent_at timestamptz,
 	read_at timestamptz
 );

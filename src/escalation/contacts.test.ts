@@ -9,6 +9,7 @@ const member = (contactMethods: Member["contactMethods"]): Member => ({
 	email: "ada@example.com",
 	timeZone: "Europe/Berlin",
 	contactMethods,
+	notificationRules: [],
 	version: 1,
 	createdAt: new Date(0),
 	updatedAt: new Date(0),

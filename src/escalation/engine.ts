@@ -66,15 +66,11 @@ export function createEngine(deps: EngineDeps) {
 
 	/** The notifications of a tier's planned steps, routed to each member's contact methods. */
 	async function notificationsFor(
-		tenant: Tenant,
 		escalation: Escalation,
 		steps: PlannedStep[],
 		message: NotificationAlert,
+		members: Map<string, Member>,
 	): Promise<{ rows: NewNotification[]; notes: Record<string, unknown>[] }> {
-		const memberIds = steps.flatMap((s) => (s.kind === "notify" ? [s.memberId] : []));
-		const members = new Map<string, Member>(
-			(await deps.members.findMany(tenant, [...new Set(memberIds)])).map((m) => [m.id, m]),
-		);
 		const rows: NewNotification[] = [];
 		const notes: Record<string, unknown>[] = [];
 		for (const step of steps) {
@@ -86,6 +82,7 @@ export function createEngine(deps: EngineDeps) {
 				rows.push({
 					...base,
 					id: randomUUID(),
+					scheduledAt: step.at,
 					key: notificationKey(escalation, step, `${step.memberId}:${step.channel}`),
 					memberId: step.memberId,
 					attempt: step.attempt,
@@ -98,6 +95,7 @@ export function createEngine(deps: EngineDeps) {
 					memberId: member.id,
 					member: member.name,
 					channel: step.channel,
+					...(step.at.getTime() !== escalation.nextActionAt?.getTime() && { at: step.at.toISOString() }),
 					...(route.reason && { deliveredTo: "inbox", reason: route.reason }),
 				});
 			} else if (step.kind === "post" || step.kind === "emergency") {
@@ -110,6 +108,7 @@ export function createEngine(deps: EngineDeps) {
 				rows.push({
 					...base,
 					id: randomUUID(),
+					scheduledAt: step.at,
 					key: notificationKey(escalation, { attempt, tier }, `slack:${step.channel}`),
 					memberId: null,
 					attempt,
@@ -157,6 +156,15 @@ export function createEngine(deps: EngineDeps) {
 		}
 		const at = escalation.nextActionAt;
 		const action = actionAt(escalation.policy, escalation);
+		// Members are read once per tier: for their rules while planning, then for their contacts.
+		const members = new Map<string, Member>();
+		const membersOf = async (ids: string[]) => {
+			const missing = [...new Set(ids)].filter((id) => !members.has(id));
+			for (const member of missing.length > 0 ? await deps.members.findMany(tenant, missing) : []) {
+				members.set(member.id, member);
+			}
+			return members;
+		};
 		const steps: PlannedStep[] =
 			action.kind === "tier"
 				? await tierSteps(
@@ -165,13 +173,15 @@ export function createEngine(deps: EngineDeps) {
 						action.attempt,
 						action.tier,
 						deps.resolverFor(tenant),
+						async (ids) => new Map([...(await membersOf(ids))].map(([id, m]) => [id, m.notificationRules])),
 					)
 				: [
 						action.emergencyChannel
 							? { kind: "emergency", at, channel: action.emergencyChannel }
 							: { kind: "exhausted", at },
 					];
-		const { rows, notes } = await notificationsFor(tenant, escalation, steps, view.message);
+		await membersOf(steps.flatMap((s) => (s.kind === "notify" ? [s.memberId] : [])));
+		const { rows, notes } = await notificationsFor(escalation, steps, view.message, members);
 		const now = clock.now();
 
 		const done = await retrySerializable(() =>
@@ -188,7 +198,12 @@ export function createEngine(deps: EngineDeps) {
 					trx,
 					queued
 						.filter((n) => n.status === "pending")
-						.map((n) => ({ tenantId: tenant.id, kind: "notification", refId: n.id, dueAt: now })),
+						.map((n) => ({
+							tenantId: tenant.id,
+							kind: "notification",
+							refId: n.id,
+							dueAt: n.scheduledAt > now ? n.scheduledAt : now,
+						})),
 				);
 				if ("status" in next) await deleteTimers(trx, tenant.id, "escalation", [escalation.id]);
 				else await setTimers(trx, [{ tenantId: tenant.id, kind: "escalation", refId: escalation.id, dueAt: next.at }]);

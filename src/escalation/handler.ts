@@ -240,6 +240,9 @@ const notificationDto = z
 		severity: z.string(),
 		lastError: z.string().nullable(),
 		createdAt: dateTime,
+		scheduledAt: dateTime.meta({
+			description: "When it is to go out: the tier's instant, or later for a follow-up rule",
+		}),
 		sentAt: dateTime.nullable(),
 	})
 	.meta({ id: "Notification", description: "One page; phone numbers and Slack ids are not shown" });
@@ -258,6 +261,7 @@ const toNotificationDto = (n: Notification) => ({
 	severity: n.message.severity,
 	lastError: n.lastError,
 	createdAt: n.createdAt.toISOString(),
+	scheduledAt: n.scheduledAt.toISOString(),
 	sentAt: n.sentAt?.toISOString() ?? null,
 });
 

@@ -25,6 +25,8 @@ export interface Notification {
 	providerRef: string | null;
 	lastError: string | null;
 	createdAt: Date;
+	/** When it is to go out: the tier's instant, or later for a member's follow-up rule. */
+	scheduledAt: Date;
 	sentAt: Date | null;
 	readAt: Date | null;
 }
@@ -42,6 +44,7 @@ export type NewNotification = Pick<
 	| "destination"
 	| "ackCode"
 	| "message"
+	| "scheduledAt"
 >;
 
 interface NotificationRow {
@@ -61,6 +64,7 @@ interface NotificationRow {
 	provider_ref: string | null;
 	last_error: string | null;
 	created_at: Date;
+	scheduled_at: Date;
 	sent_at: Date | null;
 	read_at: Date | null;
 }
@@ -82,6 +86,7 @@ const notificationFromRow = (row: NotificationRow): Notification => ({
 	providerRef: row.provider_ref,
 	lastError: row.last_error,
 	createdAt: row.created_at,
+	scheduledAt: row.scheduled_at,
 	sentAt: row.sent_at,
 	readAt: row.read_at,
 });
@@ -89,8 +94,8 @@ const notificationFromRow = (row: NotificationRow): Notification => ({
 const notifications = (schema: string) => sql.table(`${schema}.notifications`);
 
 /**
- * Adds notifications; a key already present is left alone (that is the idempotency). Inbox rows are
- * delivered by being written, so they are stored as sent. Returns the rows this call created.
+ * Adds notifications; a key already present is left alone (that is the idempotency). Inbox rows due
+ * now are delivered by being written, so they are stored as sent. Returns the rows this call created.
  */
 export async function insertNotifications(
 	db: Db,
@@ -102,10 +107,10 @@ export async function insertNotifications(
 	const { rows: inserted } = await sql<NotificationRow>`
 		insert into ${notifications(schema)}
 			(id, idempotency_key, escalation_id, alert_id, member_id, attempt, tier, channel, destination, ack_code,
-			 message, status, created_at, sent_at)
+			 message, status, created_at, scheduled_at, sent_at)
 		select n.id, n.key, n.escalation_id, n.alert_id, n.member_id, n.attempt, n.tier, n.channel, n.destination, n.ack_code,
-			n.message, case when n.channel = 'inbox' then 'sent' else 'pending' end, ${at},
-			case when n.channel = 'inbox' then ${at}::timestamptz end
+			n.message, case when n.channel = 'inbox' and n.scheduled_at <= ${at} then 'sent' else 'pending' end,
+			${at}, n.scheduled_at, case when n.channel = 'inbox' and n.scheduled_at <= ${at} then ${at}::timestamptz end
 		from jsonb_to_recordset(${JSON.stringify(
 			rows.map((r) => ({
 				id: r.id,
@@ -119,9 +124,10 @@ export async function insertNotifications(
 				destination: r.destination,
 				ack_code: r.ackCode,
 				message: r.message,
+				scheduled_at: r.scheduledAt.toISOString(),
 			})),
 		)}::jsonb) as n (id uuid, key text, escalation_id uuid, alert_id uuid, member_id uuid, attempt int, tier int,
-			channel text, destination text, ack_code text, message jsonb)
+			channel text, destination text, ack_code text, message jsonb, scheduled_at timestamptz)
 		on conflict (idempotency_key) do nothing
 		returning *`.execute(db);
 	return inserted.map(notificationFromRow);

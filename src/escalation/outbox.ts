@@ -99,6 +99,7 @@ export function createOutbox(deps: OutboxDeps) {
 						// A fallback SMS reuses the failed notification's code only if it had one.
 						ackCode: route.channel === "sms" ? notification.ackCode : null,
 						message: notification.message,
+						scheduledAt: now,
 					},
 				],
 				now,
@@ -111,7 +112,9 @@ export function createOutbox(deps: OutboxDeps) {
 	}
 
 	async function deliver(tenant: Tenant, notification: Notification, inDoubt: boolean, claimedAt: Date) {
-		const channel = notification.channel === "inbox" ? undefined : deps.channels[notification.channel];
+		// A follow-up to the inbox is delivered by coming due.
+		if (notification.channel === "inbox") return finish(tenant, notification, "inbox");
+		const channel = deps.channels[notification.channel];
 		if (!channel || !notification.destination) {
 			await fallThrough(tenant, notification, `${notification.channel} is not available`);
 			return;

@@ -49,4 +49,32 @@ describe("planEscalation", () => {
 			["04:00", "emergency", "C0EMERG1"],
 		]);
 	});
+
+	it("adds each person's own follow-ups on channels the tier did not use, at their delay", async () => {
+		const tiers: Tier[] = [
+			{ timeoutSeconds: 600, targets: [{ type: "member", memberId: "ann", channels: ["slack_dm", "sms"] }] },
+		];
+		const rules = new Map([
+			[
+				"ann",
+				[
+					{ channel: "sms" as const, afterMinutes: 1 },
+					{ channel: "phone" as const, afterMinutes: 3 },
+				],
+			],
+		]);
+		const steps = await planEscalation(
+			{ tiers, repeat: 0, emergencyChannel: null },
+			start,
+			async () => "ann",
+			async (ids) => new Map(ids.map((id) => [id, rules.get(id) ?? []])),
+		);
+		expect(summary(steps)).toEqual([
+			["03:00", "notify", "ann:slack_dm"],
+			["03:00", "notify", "ann:sms"],
+			["03:03", "notify", "ann:phone"],
+			["03:10", "exhausted", ""],
+		]);
+		expect(steps[2]).toMatchObject({ via: "member_rule", tier: 0 });
+	});
 });

@@ -140,7 +140,10 @@ export function createPolicyService({ db, clock, members, rosters }: PolicyServi
 		async dryRun(tenant, id, start) {
 			const policy = await store.findPolicy(db, tenant.schema, id);
 			if (!policy) throw notFound(id);
-			return planEscalation(policy, start, rosterResolver(rosters, tenant));
+			return planEscalation(policy, start, rosterResolver(rosters, tenant), async (ids) => {
+				const found = await members.findMany(tenant, ids);
+				return new Map(found.map((m) => [m.id, m.notificationRules]));
+			});
 		},
 	};
 }

@@ -44,8 +44,8 @@ export type PlannedStep =
 			tier: number;
 			memberId: string;
 			channel: PersonChannel;
-			/** Why this person: which target of the tier. */
-			via: Target["type"];
+			/** Why this person and channel: which target of the tier, or the person's own rule (a follow-up). */
+			via: Target["type"] | "member_rule";
 	  }
 	| { kind: "post"; at: Date; attempt: number; tier: number; channel: string }
 	| { kind: "skip"; at: Date; attempt: number; tier: number; reason: string }

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { contactMethodTypes, type Member } from "./member-types.ts";
+import { contactMethodTypes, type Member, ruleChannels } from "./member-types.ts";
 import type { MemberApi } from "./members.ts";
 import { roles } from "./permissions.ts";
 import type { TenantApi } from "./service.ts";
@@ -280,12 +280,30 @@ const contactMethod = z
 		}
 	});
 
+const notificationRule = z
+	.object({
+		channel: z.enum(ruleChannels),
+		afterMinutes: z.number().int().min(0).max(120, "must be at most 120 minutes"),
+	})
+	.strict()
+	.meta({
+		id: "NotificationRule",
+		description: "Page me on `channel` `afterMinutes` into a page, unless acknowledged",
+	});
+
 const memberInput = z
 	.object({
 		name: z.string().trim().min(1).max(200),
 		email: z.email().max(320),
 		timeZone: z.string().min(1).max(64).meta({ description: "IANA zone, e.g. Europe/Zurich" }),
 		contactMethods: z.array(contactMethod).max(20).default([]),
+		notificationRules: z
+			.array(notificationRule)
+			.max(10)
+			.default([])
+			.refine((rules) => new Set(rules.map((r) => r.channel)).size === rules.length, {
+				message: "name each channel at most once",
+			}),
 	})
 	.strict();
 
@@ -296,6 +314,7 @@ const memberDto = z
 		email: z.string(),
 		timeZone: z.string(),
 		contactMethods: z.array(z.object({ type: z.enum(contactMethodTypes), value: z.string() })),
+		notificationRules: z.array(notificationRule),
 		version: z.number().int(),
 		createdAt: z.string().meta({ format: "date-time" }),
 		updatedAt: z.string().meta({ format: "date-time" }),

@@ -2,7 +2,14 @@
 
 export { type AuditEntry, type AuditRecord, actorName, writeAudit } from "./audit.ts";
 export { actorOf, memberRoutes, type TenantRoutesOptions, tenantPrincipal, tenantRoutes } from "./handler.ts";
-export { type ContactMethod, contactMethodTypes, type Member, type MemberInput } from "./member-types.ts";
+export {
+	type ContactMethod,
+	contactMethodTypes,
+	type Member,
+	type MemberInput,
+	type NotificationRule,
+	ruleChannels,
+} from "./member-types.ts";
 export { createMemberService, type MemberApi, type MemberServiceDeps } from "./members.ts";
 export { type Permission, permissions, permissionTable, type Role, roleHasPermission, roles } from "./permissions.ts";
 export { createTenantService, schemaForSlug, type TenantApi, type TenantServiceDeps } from "./service.ts";

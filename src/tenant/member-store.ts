@@ -10,6 +10,7 @@ type MemberTables = {
 		email: string;
 		time_zone: string;
 		contact_methods: ColumnType<Member["contactMethods"], RawBuilder<unknown>, RawBuilder<unknown>>;
+		notification_rules: ColumnType<Member["notificationRules"], RawBuilder<unknown>, RawBuilder<unknown>>;
 		version: Generated<number>;
 		created_at: Generated<Date>;
 		updated_at: Date;
@@ -24,6 +25,7 @@ const memberFromRow = (row: Selectable<MemberTables["members"]>): Member => ({
 	email: row.email,
 	timeZone: row.time_zone,
 	contactMethods: row.contact_methods,
+	notificationRules: row.notification_rules,
 	version: row.version,
 	createdAt: row.created_at,
 	updatedAt: row.updated_at,
@@ -34,6 +36,7 @@ const writable = (input: MemberInput) => ({
 	email: input.email,
 	time_zone: input.timeZone,
 	contact_methods: jsonb(input.contactMethods),
+	notification_rules: jsonb(input.notificationRules),
 });
 
 export async function insertMember(db: Db, schema: string, input: MemberInput, at: Date): Promise<Member> {

@@ -8,6 +8,15 @@ export interface ContactMethod {
 	value: string;
 }
 
+/** A channel the escalation engine can reach a person on, besides the in-app inbox. */
+export const ruleChannels = ["slack_dm", "push", "sms", "phone"] as const;
+
+/** "Page me on `channel` `afterMinutes` into a page, unless someone acknowledged" (push at 0, SMS at 1, a call at 3). */
+export interface NotificationRule {
+	channel: (typeof ruleChannels)[number];
+	afterMinutes: number;
+}
+
 /** A person of the tenant who can be on call. */
 export interface Member {
 	id: string;
@@ -16,9 +25,11 @@ export interface Member {
 	/** IANA zone: shifts are shown to them in it. */
 	timeZone: string;
 	contactMethods: ContactMethod[];
+	/** Follow-ups whenever an escalation pages this person. */
+	notificationRules: NotificationRule[];
 	version: number;
 	createdAt: Date;
 	updatedAt: Date;
 }
 
-export type MemberInput = Pick<Member, "name" | "email" | "timeZone" | "contactMethods">;
+export type MemberInput = Pick<Member, "name" | "email" | "timeZone" | "contactMethods" | "notificationRules">;

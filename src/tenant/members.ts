@@ -35,11 +35,12 @@ const emailTaken = {
 };
 
 /** What the audit log keeps of a member: no contact details, which are personal data. */
-const auditView = (m: Pick<Member, "name" | "email" | "timeZone" | "contactMethods">) => ({
+const auditView = (m: Pick<Member, "name" | "email" | "timeZone" | "contactMethods" | "notificationRules">) => ({
 	name: m.name,
 	email: m.email,
 	timeZone: m.timeZone,
 	contactMethodTypes: m.contactMethods.map((c) => c.type),
+	notificationRules: m.notificationRules,
 });
 
 function checkZone(input: MemberInput): void {

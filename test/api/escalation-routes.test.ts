@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: response bodies are read freely
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp, type TestTenant } from "../harness/app.ts";
 import { backendName } from "../harness/backend.ts";
@@ -23,7 +24,9 @@ async function newPolicy(t: TestTenant, name: string): Promise<string> {
 		"/api/v1/escalation-policies",
 		{
 			name,
-			tiers: [{ timeoutSeconds: 300, targets: [{ type: "member", memberId: member.body.member.id, channels: ["inbox"] }] }],
+			tiers: [
+				{ timeoutSeconds: 300, targets: [{ type: "member", memberId: member.body.member.id, channels: ["inbox"] }] },
+			],
 		},
 		t.adminKey,
 	);
@@ -59,19 +62,20 @@ describe(`escalation routes (${backendName})`, () => {
 		expect(await fire({ service: "postgres" })).toMatchObject({ policyId: ids.db, policyName: "database" });
 		expect(await fire({ service: "redis" })).toMatchObject({ policyId: ids.fallback, policyName: "everything" });
 
-		const audit = await app.database.db
-			.withSchema(`tenant_${tenant.slug}`)
-			.selectFrom("audit_log" as any)
-			.select(["action" as any])
-			.where("action" as any, "=", "escalation_routes.replace")
-			.execute();
-		expect(audit).toHaveLength(1);
+		const { rows } = await sql`
+			select action from ${sql.table(`tenant_${tenant.slug}.audit_log`)}
+			where action = 'escalation_routes.replace'`.execute(app.database.db);
+		expect(rows).toHaveLength(1);
 	});
 
 	it("refuses bad routes with a 4xx naming the field, and changes nothing", async () => {
 		const before = (await call("GET", "/api/v1/escalation-routes")).body;
 		const cases: [unknown, number, string][] = [
-			[{ routes: [{ ...dbRoute, policyId: crypto.randomUUID() }], defaultPolicyId: null }, 422, "body.routes.0.policyId"],
+			[
+				{ routes: [{ ...dbRoute, policyId: crypto.randomUUID() }], defaultPolicyId: null },
+				422,
+				"body.routes.0.policyId",
+			],
 			[{ routes: [{ ...dbRoute, policyId: ids.theirs }], defaultPolicyId: null }, 422, "body.routes.0.policyId"],
 			[{ routes: [], defaultPolicyId: ids.theirs }, 422, "body.defaultPolicyId"],
 			[{ routes: [{ matchers: [], policyId: ids.db }], defaultPolicyId: null }, 400, "body.routes.0.matchers"],

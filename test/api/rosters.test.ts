@@ -75,6 +75,36 @@ describe(`members (${backendName})`, () => {
 				"value",
 			],
 			[{ name: "X", email: "x@example.com", timeZone: "UTC", contactMethods: [{ type: "pager", value: "1" }] }, "type"],
+			[
+				{
+					name: "X",
+					email: "x@example.com",
+					timeZone: "UTC",
+					notificationRules: [{ channel: "sms", afterMinutes: 500 }],
+				},
+				"notificationRules.0.afterMinutes",
+			],
+			[
+				{
+					name: "X",
+					email: "x@example.com",
+					timeZone: "UTC",
+					notificationRules: [{ channel: "fax", afterMinutes: 1 }],
+				},
+				"notificationRules.0.channel",
+			],
+			[
+				{
+					name: "X",
+					email: "x@example.com",
+					timeZone: "UTC",
+					notificationRules: [
+						{ channel: "sms", afterMinutes: 1 },
+						{ channel: "sms", afterMinutes: 5 },
+					],
+				},
+				"each channel at most once",
+			],
 		];
 		const before = (await call("GET", "/api/v1/members")).body.members.length;
 		for (const [body, field] of cases) {

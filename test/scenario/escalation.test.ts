@@ -48,6 +48,8 @@ beforeAll(async () => {
 		},
 	});
 	tenant = await app.newTenant("page");
+	// Ada wants an SMS 2 minutes into any page of hers, Bob one after 3 minutes.
+	const rules = { ada: [{ channel: "sms", afterMinutes: 2 }], bob: [{ channel: "sms", afterMinutes: 3 }], cleo: [] };
 	for (const [name, contact] of Object.entries(people)) {
 		const created = await call("POST", "/api/v1/members", {
 			name,
@@ -57,6 +59,7 @@ beforeAll(async () => {
 				{ type: "slack", value: contact.slack },
 				{ type: "phone", value: contact.phone },
 			],
+			notificationRules: rules[name as keyof typeof rules],
 		});
 		expect(created.status, created.text).toBe(201);
 		ids[name] = created.body.member.id;
@@ -119,10 +122,15 @@ describe(`escalation of a critical alert, spec §4.2 (${backendName})`, () => {
 			{ alertId, requestedChannel: "push", channel: "inbox", status: "sent", tier: 1 },
 		]);
 
-		// Four minutes on: still only tier 1.
-		clock.advance("4m");
+		// Two minutes on, Ada's own rule texts her; four minutes on, still nothing else.
+		clock.advance("2m");
+		await settled();
+		const text = await twilio.device(people.ada.phone).expectSMS(/Disk full on db-1/);
+		expect(text.body).toMatch(/Reply ACK \d{6} to acknowledge/);
+		clock.advance("2m");
 		await settled();
 		expect(slack.messages).toHaveLength(1);
+		expect(twilio.calls).toHaveLength(0);
 
 		// At five minutes, tier 2: Bob, the backup, by Slack DM and a phone call.
 		clock.advance("1m");
@@ -150,18 +158,25 @@ describe(`escalation of a critical alert, spec §4.2 (${backendName})`, () => {
 		await settled();
 		expect(slack.messages.map((m) => m.channel)).toEqual([slack.dmChannelOf("U0ADA"), slack.dmChannelOf("U0BOB")]);
 		expect(twilio.calls.map((c) => c.to)).toEqual([people.bob.phone]);
+		// Bob's own follow-up SMS (due at 8 minutes) was cancelled by his acknowledgement.
+		expect(twilio.messages.map((m) => m.to)).toEqual([people.ada.phone]);
 		const escalation = await call("GET", `/api/v1/alerts/${alertId}/escalation`);
 		expect(escalation.body.escalation).toMatchObject({ status: "acknowledged", nextActionAt: null });
 
 		// The dry run predicted exactly these pages: who, how, and when.
+		const acknowledgedAt = new Date(start.getTime() + 5 * 60_000);
 		const predicted = dryRun.body.steps
-			.filter((s: any) => s.kind === "notify" && new Date(s.at) <= new Date(start.getTime() + 5 * 60_000))
+			.filter((s: any) => s.kind === "notify" && new Date(s.at) <= acknowledgedAt)
 			.map((s: any) => [s.at, s.tier + 1, s.memberId, s.channel])
 			.sort();
-		const done = escalation.body.notifications
-			.map((n: any) => [n.createdAt, n.tier, n.memberId, n.requestedChannel])
+		const pages = escalation.body.notifications;
+		const done = pages
+			.filter((n: any) => n.status === "sent")
+			.map((n: any) => [n.scheduledAt, n.tier, n.memberId, n.requestedChannel])
 			.sort();
 		expect(done).toEqual(predicted);
-		expect(escalation.body.notifications.every((n: any) => n.status === "sent")).toBe(true);
+		expect(pages.filter((n: any) => n.status !== "sent").map((n: any) => [n.status, n.memberId, n.channel])).toEqual([
+			["cancelled", ids.bob, "sms"],
+		]);
 	});
 });
