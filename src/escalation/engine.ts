@@ -202,7 +202,7 @@ export function createEngine(deps: EngineDeps) {
 							tenantId: tenant.id,
 							kind: "notification",
 							refId: n.id,
-							dueAt: n.scheduledAt > now ? n.scheduledAt : now,
+							dueAt: new Date(Math.max(n.scheduledAt.getTime(), now.getTime())),
 						})),
 				);
 				if ("status" in next) await deleteTimers(trx, tenant.id, "escalation", [escalation.id]);
