@@ -70,3 +70,5 @@ create table notifications (
 );
 create index notifications_member_idx on notifications (member_id, created_at desc);
 create index notifications_escalation_idx on notifications (escalation_id);
+-- The throttle counts what reached a phone number lately.
+create index notifications_destination_idx on notifications (destination, channel, sent_at) where status = 'sent';

@@ -174,6 +174,7 @@ export async function createContainer({
 		members,
 		alerts: alertDesk(alerts, publicUrl),
 		resolverFor: (tenant) => rosterResolver(rosters, tenant),
+		alertsUrl: `${publicUrl}/alerts`,
 		channels: createSenders({
 			publicUrl,
 			timeoutMs: config.providerTimeoutMs,

@@ -65,6 +65,8 @@ export interface EscalationServiceDeps {
 	alerts: AlertDesk;
 	resolverFor(tenant: TenantRef): TargetResolver;
 	channels: Partial<Record<Exclude<NotificationChannel, "inbox">, Channel>>;
+	/** The list of open alerts in OpsWatch, as an absolute URL (where a bundle of pages points). */
+	alertsUrl: string;
 	metrics: EscalationMetrics;
 	onError(error: unknown, context: string): void;
 	/** Longest sleep between cycles when no wake-up arrives: a safety net, not the schedule. */
@@ -105,6 +107,7 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		onError,
 	});
 	const delivery = createOutbox({
+		alertsUrl: deps.alertsUrl,
 		db,
 		clock,
 		tenantOf: engine.tenantOf,
@@ -145,18 +148,26 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		via: "phone" | "sms",
 	): Promise<{ acknowledged: boolean; message: string }> {
 		const tenant = await engine.tenantOf(tenantId);
-		const notification = tenant && (await outbox.findNotification(db, tenant.schema, notificationId));
+		// A bundle (several held pages sent as one) is answered as one: every alert in it.
+		const bundle = tenant ? await outbox.findBundle(db, tenant.schema, notificationId) : [];
+		const notification = bundle.find((n) => n.id === notificationId);
 		if (!tenant || !notification) return { acknowledged: false, message: "This page is not known to OpsWatch." };
 		const by = notification.memberId ? `member:${notification.memberId}` : `notification:${notification.id}`;
-		try {
-			await deps.alerts.acknowledge(tenant, notification.alertId, by, via);
-		} catch (error) {
-			if (error instanceof AppError && error.kind === "conflict") {
-				return { acknowledged: false, message: `The alert is already resolved: ${notification.message.title}.` };
+		const acknowledged: string[] = [];
+		for (const page of bundle) {
+			try {
+				await deps.alerts.acknowledge(tenant, page.alertId, by, via);
+				acknowledged.push(page.message.title);
+			} catch (error) {
+				// Resolved meanwhile: nothing to acknowledge, and the others still are.
+				if (!(error instanceof AppError && error.kind === "conflict")) throw error;
 			}
-			throw error;
 		}
-		return { acknowledged: true, message: `Acknowledged: ${notification.message.title}. Thank you.` };
+		if (acknowledged.length === 0) {
+			return { acknowledged: false, message: `The alert is already resolved: ${notification.message.title}.` };
+		}
+		const what = acknowledged.length === 1 ? acknowledged[0] : `${acknowledged.length} alerts`;
+		return { acknowledged: true, message: `Acknowledged: ${what}. Thank you.` };
 	}
 
 	async function runEscalations(): Promise<boolean> {

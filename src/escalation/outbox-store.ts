@@ -167,6 +167,42 @@ export async function markFailed(db: Db, schema: string, id: string, error: stri
 		where id = ${id} and status = 'sending'`.execute(db);
 }
 
+/** Puts claimed rows back to waiting without counting a try (a throttle held them). */
+export async function markDeferred(db: Db, schema: string, ids: string[]): Promise<void> {
+	await sql`
+		update ${notifications(schema)} set status = 'pending', tries = greatest(tries - 1, 0)
+		where id = any(${ids}::uuid[]) and status = 'sending'`.execute(db);
+}
+
+/** When pages on a channel reached a destination since `since`, oldest first (the throttle's window). */
+export async function recentSends(
+	db: Db,
+	schema: string,
+	channel: NotificationChannel,
+	destination: string,
+	since: Date,
+): Promise<Date[]> {
+	// A bundle is one message: its rows share the provider's reference.
+	const { rows } = await sql<{ sent_at: Date }>`
+		select min(sent_at) as sent_at from ${notifications(schema)}
+		where destination = ${destination} and channel = ${channel} and status = 'sent' and sent_at > ${since}
+		group by coalesce(provider_ref, id::text)
+		order by 1`.execute(db);
+	return rows.map((row) => row.sent_at);
+}
+
+/** The notifications delivered together with one (a bundle shares the provider's reference). */
+export async function findBundle(db: Db, schema: string, id: string): Promise<Notification[]> {
+	const { rows } = await sql<NotificationRow>`
+		select n.* from ${notifications(schema)} n
+		join ${notifications(schema)} lead on lead.id = ${id}
+		where n.id = lead.id
+			or (lead.provider_ref is not null and n.provider_ref = lead.provider_ref and n.channel = lead.channel)`.execute(
+		db,
+	);
+	return rows.map(notificationFromRow);
+}
+
 /** Cancels what an escalation had not started sending; returns the cancelled ids. */
 export async function cancelPending(db: Db, schema: string, escalationId: string): Promise<string[]> {
 	const { rows } = await sql<{ id: string }>`

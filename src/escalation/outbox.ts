@@ -8,10 +8,15 @@ import type { AlertDesk } from "./engine.ts";
 import type { EscalationMetrics } from "./metrics.ts";
 import type { Notification, NotificationChannel } from "./outbox-store.ts";
 import * as outbox from "./outbox-store.ts";
+import { bundleAlert, THROTTLES } from "./throttle.ts";
 import { deleteTimers, leaseDue, setTimers, type Timer } from "./timers.ts";
 import type { PersonChannel } from "./types.ts";
 
+type Claimed = { notification: Notification; inDoubt: boolean };
+
 export interface OutboxDeps {
+	/** Where a bundle of pages points: the list of open alerts. */
+	alertsUrl: string;
 	db: Db;
 	clock: Clock;
 	tenantOf(id: string): Promise<Tenant | undefined>;
@@ -45,29 +50,63 @@ const backoffMs = (tries: number) => Math.min(60_000, 1000 * 2 ** (tries - 1));
 export function createOutbox(deps: OutboxDeps) {
 	const { db, clock, metrics } = deps;
 
-	async function finish(tenant: Tenant, notification: Notification, providerRef: string): Promise<void> {
+	/** Records a delivery; several notifications delivered as one bundle share its provider reference. */
+	async function finish(tenant: Tenant, delivered: Notification[], providerRef: string): Promise<void> {
 		const now = clock.now();
+		const ids = delivered.map((n) => n.id);
 		await db.transaction().execute(async (trx) => {
-			await outbox.markSent(trx, tenant.schema, notification.id, providerRef, now);
-			await deleteTimers(trx, tenant.id, "notification", [notification.id]);
+			for (const id of ids) await outbox.markSent(trx, tenant.schema, id, providerRef, now);
+			await deleteTimers(trx, tenant.id, "notification", ids);
 		});
-		metrics.notified(tenant, notification.channel, "sent");
+		for (const n of delivered) metrics.notified(tenant, n.channel, "sent");
 		await deps.alerts
-			.recordTimeline(tenant, [
-				{
-					alertId: notification.alertId,
-					type: "notified",
+			.recordTimeline(
+				tenant,
+				delivered.map((n) => ({
+					alertId: n.alertId,
+					type: "notified" as const,
 					at: now,
 					details: {
-						channel: notification.channel,
-						memberId: notification.memberId,
-						pass: notification.attempt + 1,
-						tier: notification.tier + 1,
-						...(notification.channel === "slack_channel" && { slackChannel: notification.destination }),
+						channel: n.channel,
+						memberId: n.memberId,
+						pass: n.attempt + 1,
+						tier: n.tier + 1,
+						...(n.channel === "slack_channel" && { slackChannel: n.destination }),
+						...(delivered.length > 1 && { bundledWith: delivered.length - 1 }),
 					},
-				},
-			])
+				})),
+			)
 			.catch((error) => deps.onError(error, "notification timeline"));
+	}
+
+	/**
+	 * Holds pages to a phone number that had its share of the throttle window; they come due together
+	 * when it frees up, and go out as one bundle. False when there is room now.
+	 */
+	async function heldByThrottle(tenant: Tenant, group: Notification[]): Promise<boolean> {
+		const lead = group[0]!;
+		const throttle = THROTTLES[lead.channel];
+		if (!throttle || !lead.destination) return false;
+		const now = clock.now();
+		const recent = await outbox.recentSends(
+			db,
+			tenant.schema,
+			lead.channel,
+			lead.destination,
+			new Date(now.getTime() - throttle.windowMs),
+		);
+		if (recent.length < throttle.limit) return false;
+		// The window frees up when the oldest send that still counts leaves it.
+		const freeAt = new Date(recent[recent.length - throttle.limit]!.getTime() + throttle.windowMs);
+		const ids = group.map((n) => n.id);
+		await db.transaction().execute(async (trx) => {
+			await outbox.markDeferred(trx, tenant.schema, ids);
+			await setTimers(
+				trx,
+				ids.map((refId) => ({ tenantId: tenant.id, kind: "notification" as const, refId, dueAt: freeAt })),
+			);
+		});
+		return true;
 	}
 
 	/** Gives up on a channel: the member's next contact method takes over (the inbox at the end). */
@@ -111,46 +150,79 @@ export function createOutbox(deps: OutboxDeps) {
 		metrics.notified(tenant, notification.channel, "failed");
 	}
 
-	async function deliver(tenant: Tenant, notification: Notification, inDoubt: boolean, claimedAt: Date) {
+	/**
+	 * Delivers a group of notifications for one destination and channel: one page, or one bundle
+	 * (a throttled number's held pages, which the lead's reply code or keypress acknowledges together).
+	 */
+	async function deliver(tenant: Tenant, group: Claimed[], claimedAt: Date) {
+		const notification = group[0]!.notification;
+		const all = group.map((c) => c.notification);
 		// A follow-up to the inbox is delivered by coming due.
-		if (notification.channel === "inbox") return finish(tenant, notification, "inbox");
+		if (notification.channel === "inbox") return finish(tenant, all, "inbox");
 		const channel = deps.channels[notification.channel];
 		if (!channel || !notification.destination) {
-			await fallThrough(tenant, notification, `${notification.channel} is not available`);
+			for (const n of all) await fallThrough(tenant, n, `${n.channel} is not available`);
 			return;
 		}
+		if (await heldByThrottle(tenant, all)) return;
 		const outgoing: OutgoingNotification = {
 			id: notification.id,
 			key: notification.key,
 			tenant: { id: tenant.id, slug: tenant.slug },
-			alert: notification.message,
+			alert:
+				all.length > 1
+					? bundleAlert(
+							all.map((n) => n.message),
+							deps.alertsUrl,
+						)
+					: notification.message,
 			destination: notification.destination,
 			ackCode: notification.ackCode ?? "",
 			claimedAt,
 		};
 		try {
-			const earlier = inDoubt ? await channel.findDelivered(outgoing) : undefined;
+			const earlier = group.some((c) => c.inDoubt) ? await channel.findDelivered(outgoing) : undefined;
 			const delivery = earlier ?? (await channel.send(outgoing));
-			await finish(tenant, notification, delivery.providerRef);
+			await finish(tenant, all, delivery.providerRef);
 		} catch (error) {
 			const message = error instanceof Error ? error.message : String(error);
 			const retryable = !(error instanceof ChannelError) || error.retryable;
-			if (retryable && notification.tries < MAX_TRIES) {
-				// It stays 'sending': a timeout may have delivered it, so the next try asks first.
-				await outbox.markFailed(db, tenant.schema, notification.id, message, false);
-				await setTimers(db, [
-					{
-						tenantId: tenant.id,
-						kind: "notification",
-						refId: notification.id,
-						dueAt: new Date(clock.now().getTime() + backoffMs(notification.tries)),
-					},
-				]);
-				metrics.notified(tenant, notification.channel, "retried");
-			} else {
-				await fallThrough(tenant, notification, message);
+			for (const n of all) {
+				if (retryable && n.tries < MAX_TRIES) {
+					// It stays 'sending': a timeout may have delivered it, so the next try asks first.
+					await outbox.markFailed(db, tenant.schema, n.id, message, false);
+					await setTimers(db, [
+						{
+							tenantId: tenant.id,
+							kind: "notification",
+							refId: n.id,
+							dueAt: new Date(clock.now().getTime() + backoffMs(n.tries)),
+						},
+					]);
+					metrics.notified(tenant, n.channel, "retried");
+				} else {
+					await fallThrough(tenant, n, message);
+				}
 			}
 		}
+	}
+
+	/** Throttled channels go out per destination (so held pages bundle); every other page alone. */
+	function groupsOf(claimed: Claimed[]): Claimed[][] {
+		const groups = new Map<string, Claimed[]>();
+		for (const c of claimed) {
+			const n = c.notification;
+			const key = THROTTLES[n.channel] && n.destination ? `${n.channel}|${n.destination}` : n.id;
+			groups.set(key, [...(groups.get(key) ?? []), c]);
+		}
+		// A stable lead (the oldest), so a resend after a crash asks the provider about the same page.
+		return [...groups.values()].map((g) =>
+			g.sort(
+				(a, b) =>
+					a.notification.createdAt.getTime() - b.notification.createdAt.getTime() ||
+					a.notification.key.localeCompare(b.notification.key),
+			),
+		);
 	}
 
 	/** Claims and delivers one batch of due notifications; true when more may be due. */
@@ -175,10 +247,8 @@ export function createOutbox(deps: OutboxDeps) {
 					ids.filter((id) => !live.has(id)),
 				);
 				await Promise.all(
-					claimed.map(({ notification, inDoubt }) =>
-						deliver(tenant, notification, inDoubt, started).catch((error) =>
-							deps.onError(error, "notification delivery"),
-						),
+					groupsOf(claimed).map((group) =>
+						deliver(tenant, group, started).catch((error) => deps.onError(error, "notification delivery")),
 					),
 				);
 			}),

@@ -143,10 +143,10 @@ describe(`delivering pages (${backendName})`, () => {
 	});
 });
 
-describe(`answering pages by SMS and phone (${backendName})`, () => {
-	const smsWebhook = () => `${app.url}/api/v1/telephony/twilio/sms`;
-	const reply = (from: string, body: string) => twilio.replySMS({ from, to: FROM, body, webhookUrl: smsWebhook() });
+const smsWebhook = () => `${app.url}/api/v1/telephony/twilio/sms`;
+const reply = (from: string, body: string) => twilio.replySMS({ from, to: FROM, body, webhookUrl: smsWebhook() });
 
+describe(`answering pages by SMS and phone (${backendName})`, () => {
 	it("acknowledges on `ACK <code>` from the paged phone, and refuses wrong codes, other phones and forged requests", async () => {
 		await pageWith("Bob by SMS", [{ type: "member", memberId: ids.bob, channels: ["sms"] }]);
 		const alertId = await fire("Disk full on db-3");
@@ -250,5 +250,43 @@ describe(`starting and stopping escalations (${backendName})`, () => {
 		expect(escalation.escalation.status).toBe("resolved");
 		expect(escalation.notifications).toHaveLength(1);
 		expect(slack.messages).toHaveLength(before);
+	});
+});
+
+describe(`throttling a phone in an alert storm (${backendName})`, () => {
+	it("sends a number 3 SMS per 10 minutes, then the held pages as one, acknowledged together by its code", async () => {
+		const cara = "+4915200000003";
+		const member = await call("POST", "/api/v1/members", {
+			name: "cara",
+			email: "cara@example.com",
+			timeZone: "UTC",
+			contactMethods: [{ type: "sms", value: cara }],
+		});
+		await pageWith("Cara by SMS", [{ type: "member", memberId: member.body.member.id, channels: ["sms"] }]);
+		const alertIds: string[] = [];
+		for (let i = 1; i <= 6; i++) alertIds.push(await fire(`Storm alert ${i}`));
+		const phone = twilio.device(cara);
+		expect(phone.sms().map((m) => m.body.match(/Storm alert \d/)?.[0])).toEqual([
+			"Storm alert 1",
+			"Storm alert 2",
+			"Storm alert 3",
+		]);
+
+		clock.advance("10m");
+		await settled();
+		expect(phone.sms()).toHaveLength(4);
+		const bundle = phone.sms()[3]!;
+		expect(bundle.body).toMatch(/3 alerts: Storm alert 4; Storm alert 5; Storm alert 6/);
+		const code = /ACK (\d{6})/.exec(bundle.body)![1];
+		const answer = await reply(cara, `ACK ${code}`);
+		expect(answer.body).toMatch(/Acknowledged: 3 alerts/);
+		expect(await Promise.all(alertIds.map(statusOf))).toEqual([
+			"firing",
+			"firing",
+			"firing",
+			"acknowledged",
+			"acknowledged",
+			"acknowledged",
+		]);
 	});
 });
