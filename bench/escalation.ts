@@ -48,6 +48,7 @@ const alertsPerRequest = 100;
 const concurrentRequests = 10;
 const cleanWaitMs = 40_000;
 const faultWaitMs = 60_000;
+const warmUpWaitMs = 20_000;
 const killAfterMs = 3000;
 const globalTimeoutMs = 240_000;
 const slackToken = "xoxb-bench";
@@ -384,7 +385,7 @@ async function runScenario(
 	const expected = created * tierCount;
 
 	// Wait for every expected page and a quiet outbox, killing (and restarting) a worker on the way.
-	const waitMs = kind === "fault" ? faultWaitMs : cleanWaitMs;
+	const waitMs = kind === "fault" ? faultWaitMs : kind === "clean" ? cleanWaitMs : warmUpWaitMs;
 	const deadline = ingestEnded + waitMs;
 	let killedAt: number | undefined;
 	let restartedAt: number | undefined;
@@ -797,7 +798,7 @@ async function main(): Promise<number> {
 			warm_up_escalations: warmUpCount,
 			kill_after_ingest_ms: killAfterMs,
 			restart_after_kill_ms: restartAfterMs > 0 ? restartAfterMs : null,
-			wait_ms: { clean: cleanWaitMs, fault: faultWaitMs },
+			wait_ms: { warm_up: warmUpWaitMs, clean: cleanWaitMs, fault: faultWaitMs },
 			node_flags: heap.join(" "),
 		},
 		results,

@@ -72,3 +72,15 @@ create index notifications_member_idx on notifications (member_id, created_at de
 create index notifications_escalation_idx on notifications (escalation_id);
 -- The throttle counts what reached a phone number lately.
 create index notifications_destination_idx on notifications (destination, channel, sent_at) where status = 'sent';
+
+-- Browsers and installed web apps a member subscribed to Web Push (VAPID). A push service that
+-- answers 404/410 for an endpoint has dropped it, and the row is deleted.
+create table push_subscriptions (
+	id uuid primary key default gen_random_uuid(),
+	member_id uuid not null references members (id) on delete cascade,
+	endpoint text not null constraint push_subscriptions_endpoint_key unique,
+	p256dh text not null,
+	auth text not null,
+	created_at timestamptz not null
+);
+create index push_subscriptions_member_idx on push_subscriptions (member_id);

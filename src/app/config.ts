@@ -151,6 +151,36 @@ export const settings = {
 		schema: urlWithScheme(["http:", "https:"], "HTTP(S)").default("https://api.twilio.com"),
 		help: "Twilio REST API base URL (tests point it at a local fake).",
 	},
+	vapid_public_key: {
+		env: "OPSWATCH_VAPID_PUBLIC_KEY",
+		schema: z
+			.string()
+			.regex(/^[A-Za-z0-9_-]{80,100}$/, "must be a VAPID public key (base64url)")
+			.optional(),
+		help: "Web Push (VAPID) public key, with the private key and subject; make a pair with `npx web-push generate-vapid-keys`. Unset: push pages go to the inbox.",
+	},
+	vapid_private_key: {
+		env: "OPSWATCH_VAPID_PRIVATE_KEY",
+		schema: z
+			.string()
+			.regex(/^[A-Za-z0-9_-]{40,50}$/, "must be a VAPID private key (base64url)")
+			.optional(),
+		help: "Web Push (VAPID) private key.",
+		secret: true,
+	},
+	vapid_subject: {
+		env: "OPSWATCH_VAPID_SUBJECT",
+		schema: z
+			.string()
+			.regex(/^(mailto:|https:\/\/)/, "must be a mailto: or https:// contact")
+			.optional(),
+		help: "Who push services can contact about OpsWatch's pushes, e.g. mailto:oncall@example.com.",
+	},
+	webpush_allow_http: {
+		env: "OPSWATCH_WEBPUSH_ALLOW_HTTP",
+		schema: z.enum(["true", "false"]).default("false"),
+		help: "Accept http:// push endpoints (a local push service in development); browsers' are https.",
+	},
 } as const;
 
 type Settings = typeof settings;
@@ -192,6 +222,9 @@ export interface Config {
 				readonly fromNumber: string;
 				readonly apiUrl: string;
 		  }
+		| undefined;
+	readonly webPush:
+		| { readonly publicKey: string; readonly privateKey: string; readonly subject: string; readonly allowHttp: boolean }
 		| undefined;
 }
 
@@ -302,6 +335,20 @@ export function loadConfig(sources: ConfigSources): Config {
 				apiUrl: c.twilio_api_url,
 			}),
 		),
+		webPush: group(
+			"Web Push",
+			{
+				vapid_public_key: c.vapid_public_key,
+				vapid_private_key: c.vapid_private_key,
+				vapid_subject: c.vapid_subject,
+			},
+			() => ({
+				publicKey: c.vapid_public_key!,
+				privateKey: c.vapid_private_key!,
+				subject: c.vapid_subject!,
+				allowHttp: c.webpush_allow_http === "true",
+			}),
+		),
 	});
 }
 
@@ -354,6 +401,10 @@ export function redactedConfig(config: Config): Record<string, unknown> {
 		twilio_auth_token: config.twilio ? "<redacted>" : null,
 		twilio_from_number: config.twilio ? "<redacted>" : null,
 		twilio_api_url: config.twilio?.apiUrl ?? null,
+		vapid_public_key: config.webPush?.publicKey ?? null,
+		vapid_private_key: config.webPush ? "<redacted>" : null,
+		vapid_subject: config.webPush?.subject ?? null,
+		webpush_allow_http: config.webPush?.allowHttp ?? false,
 	};
 }
 

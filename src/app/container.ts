@@ -180,6 +180,7 @@ export async function createContainer({
 			timeoutMs: config.providerTimeoutMs,
 			slack: config.slack,
 			twilio: config.twilio,
+			webPush: config.webPush,
 		}),
 		metrics: createEscalationMetrics(metrics.registry, () => countOverdue(database.db, clock.now(), 5000)),
 		onError: (error, context) =>

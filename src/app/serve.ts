@@ -133,6 +133,7 @@ export async function startServer(
 							policies: container.policies,
 							escalations: container.escalations,
 							twilio: config.twilio && { authToken: config.twilio.authToken, publicUrl: container.publicUrl },
+							webPush: config.webPush && { publicKey: config.webPush.publicKey, allowHttp: config.webPush.allowHttp },
 							clock: container.clock,
 							bus: container.bus,
 							maxAlertsPerRequest: config.maxAlertsPerRequest,

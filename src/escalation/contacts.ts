@@ -1,6 +1,7 @@
 import type { ContactMethod, Member } from "../tenant/index.ts";
 import type { NotificationChannel } from "./outbox-store.ts";
 import type { PersonChannel } from "./types.ts";
+import type { PushSubscriptionJson } from "./webpush.ts";
 
 /** Where one notification goes; `reason` says why it went to the inbox instead of the planned channel. */
 export interface Route {
@@ -26,13 +27,20 @@ const channelOfContact: Partial<Record<ContactMethod["type"], PersonChannel>> = 
  * Resolves a planned channel to a destination: the member's contact method for it, when OpsWatch
  * can use that channel at all. Otherwise the in-app inbox, with the reason, so nothing is dropped.
  */
-export function routeFor(member: Member, channel: PersonChannel, configured: ReadonlySet<PersonChannel>): Route {
+export function routeFor(
+	member: Member,
+	channel: PersonChannel,
+	configured: ReadonlySet<PersonChannel>,
+	pushSubscriptions: readonly PushSubscriptionJson[] = [],
+): Route {
 	if (channel === "inbox") return { channel: "inbox", destination: null };
 	if (!configured.has(channel)) {
 		return { channel: "inbox", destination: null, reason: `${channel} is not configured on this OpsWatch` };
 	}
 	if (channel === "push") {
-		return { channel: "inbox", destination: null, reason: "the member has no push subscription" };
+		return pushSubscriptions.length > 0
+			? { channel: "push", destination: JSON.stringify(pushSubscriptions) }
+			: { channel: "inbox", destination: null, reason: "the member has no push subscription" };
 	}
 	const contact = contactTypes[channel]
 		.map((type) => member.contactMethods.find((method) => method.type === type))

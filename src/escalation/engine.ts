@@ -14,6 +14,7 @@ import { type TargetResolver, tierSteps } from "./plan.ts";
 import { actionAt, nextPosition } from "./step.ts";
 import { claimTimer, deleteTimers, setTimers, type Timer } from "./timers.ts";
 import type { PersonChannel, PlannedStep } from "./types.ts";
+import type { PushSubscriptionJson } from "./webpush.ts";
 
 /** What the engine needs of the alert domain: the alert as a page shows it, and its timeline. */
 export interface AlertDesk {
@@ -35,6 +36,8 @@ export interface EngineDeps {
 	/** The person channels this deployment can deliver (the inbox always). */
 	configured: ReadonlySet<PersonChannel>;
 	metrics: EscalationMetrics;
+	/** Each member's Web Push subscriptions. */
+	pushSubscriptionsOf(tenant: Tenant, memberIds: string[]): Promise<Map<string, PushSubscriptionJson[]>>;
 	/** Called after notifications were queued, so the outbox sends them at once. */
 	queued(): void;
 	onError(error: unknown, context: string): void;
@@ -70,6 +73,7 @@ export function createEngine(deps: EngineDeps) {
 		steps: PlannedStep[],
 		message: NotificationAlert,
 		members: Map<string, Member>,
+		push: Map<string, PushSubscriptionJson[]>,
 	): Promise<{ rows: NewNotification[]; notes: Record<string, unknown>[] }> {
 		const rows: NewNotification[] = [];
 		const notes: Record<string, unknown>[] = [];
@@ -78,7 +82,7 @@ export function createEngine(deps: EngineDeps) {
 			if (step.kind === "notify") {
 				const member = members.get(step.memberId);
 				if (!member) continue;
-				const route = routeFor(member, step.channel, deps.configured);
+				const route = routeFor(member, step.channel, deps.configured, push.get(member.id));
 				rows.push({
 					...base,
 					id: randomUUID(),
@@ -181,7 +185,12 @@ export function createEngine(deps: EngineDeps) {
 							: { kind: "exhausted", at },
 					];
 		await membersOf(steps.flatMap((s) => (s.kind === "notify" ? [s.memberId] : [])));
-		const { rows, notes } = await notificationsFor(escalation, steps, view.message, members);
+		const pushed = steps.flatMap((s) => (s.kind === "notify" && s.channel === "push" ? [s.memberId] : []));
+		const push =
+			pushed.length > 0 && deps.configured.has("push")
+				? await deps.pushSubscriptionsOf(tenant, [...new Set(pushed)])
+				: new Map<string, PushSubscriptionJson[]>();
+		const { rows, notes } = await notificationsFor(escalation, steps, view.message, members, push);
 		const now = clock.now();
 
 		const done = await retrySerializable(() =>

@@ -17,9 +17,12 @@ import type { Notification, NotificationChannel } from "./outbox-store.ts";
 import * as outbox from "./outbox-store.ts";
 import type { TargetResolver } from "./plan.ts";
 import { findPolicy } from "./policy-store.ts";
+import type { PushSubscription } from "./push-store.ts";
+import * as push from "./push-store.ts";
 import { snapshotOf } from "./step.ts";
 import { listDue, nextDue, setTimers } from "./timers.ts";
 import type { PersonChannel } from "./types.ts";
+import type { PushSubscriptionJson } from "./webpush.ts";
 
 /** The bus topic that wakes every worker's engine: something became due now. */
 export const WAKE_TOPIC = "escalation.wake";
@@ -41,6 +44,15 @@ export interface EscalationApi extends EscalationStarter {
 		memberId: string,
 		filter: { channel?: NotificationChannel; limit: number },
 	): Promise<Notification[]>;
+	/** Registers a browser (or installed web app) of a member for Web Push. */
+	addPushSubscription(
+		tenant: TenantRef,
+		memberId: string,
+		subscription: PushSubscriptionJson,
+		actor: Actor,
+	): Promise<PushSubscription>;
+	listPushSubscriptions(tenant: TenantRef, memberId: string): Promise<PushSubscription[]>;
+	removePushSubscription(tenant: TenantRef, memberId: string, id: string, actor: Actor): Promise<void>;
 	/** A keypress on a page's phone call. Returns what to say back. */
 	keypress(
 		tenantId: string,
@@ -95,6 +107,7 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 	let retry: NodeJS.Timeout | undefined;
 
 	const engine = createEngine({
+		pushSubscriptionsOf: (tenant, memberIds) => push.subscriptionsOf(db, tenant.schema, memberIds),
 		db,
 		clock,
 		tenants: deps.tenants,
@@ -107,6 +120,7 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		onError,
 	});
 	const delivery = createOutbox({
+		pruneEndpoints: (tenant, endpoints) => push.deleteEndpoints(db, tenant.schema, endpoints),
 		alertsUrl: deps.alertsUrl,
 		db,
 		clock,
@@ -264,6 +278,44 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		async notificationsOf(tenant, memberId, filter) {
 			await deps.members.get(tenant, memberId);
 			return outbox.listNotifications(db, tenant.schema, { memberId, ...filter });
+		},
+
+		async addPushSubscription(tenant, memberId, subscription, actor) {
+			await deps.members.get(tenant, memberId);
+			return db.transaction().execute(async (trx) => {
+				const added = await push.upsertSubscription(trx, tenant.schema, memberId, subscription, clock.now());
+				await writeAudit(trx, tenant.schema, actor, {
+					action: "push_subscription.add",
+					targetType: "member",
+					targetId: memberId,
+					after: { subscriptionId: added.id, pushService: new URL(subscription.endpoint).host },
+				});
+				return added;
+			});
+		},
+
+		async listPushSubscriptions(tenant, memberId) {
+			await deps.members.get(tenant, memberId);
+			return push.listSubscriptions(db, tenant.schema, memberId);
+		},
+
+		async removePushSubscription(tenant, memberId, id, actor) {
+			await deps.members.get(tenant, memberId);
+			await db.transaction().execute(async (trx) => {
+				if (!(await push.deleteSubscription(trx, tenant.schema, memberId, id))) {
+					throw new AppError(
+						"not_found",
+						"push_subscription.not_found",
+						`Member ${memberId} has no push subscription ${id}`,
+					);
+				}
+				await writeAudit(trx, tenant.schema, actor, {
+					action: "push_subscription.remove",
+					targetType: "member",
+					targetId: memberId,
+					before: { subscriptionId: id },
+				});
+			});
 		},
 
 		async keypress(tenantId, notificationId, digits) {

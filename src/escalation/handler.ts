@@ -265,8 +265,21 @@ const toNotificationDto = (n: Notification) => ({
 	sentAt: n.sentAt?.toISOString() ?? null,
 });
 
+const base64url = (bytes: number) =>
+	z
+		.string()
+		.regex(new RegExp(`^[A-Za-z0-9_-]{${Math.ceil((bytes * 4) / 3)}}={0,2}$`), `must be ${bytes} bytes, base64url`);
+
+const pushSubscriptionDto = z
+	.object({ id: z.uuid(), endpoint: z.string(), createdAt: dateTime })
+	.meta({ id: "PushSubscription" });
+
 /** Alert routing to policies, running escalations and what they sent (spec §8.1). */
-export const escalationRoutes: FastifyPluginAsyncZod<{ escalations: EscalationApi }> = async (app, { escalations }) => {
+export const escalationRoutes: FastifyPluginAsyncZod<{
+	escalations: EscalationApi;
+	/** Set when Web Push is configured. */
+	webPush?: { publicKey: string; allowHttp: boolean };
+}> = async (app, { escalations, webPush }) => {
 	const tags = ["escalations"];
 	const read = { auth: { permission: "escalation.read" as const } };
 
@@ -351,6 +364,110 @@ export const escalationRoutes: FastifyPluginAsyncZod<{ escalations: EscalationAp
 				},
 				notifications: notifications.map(toNotificationDto),
 			};
+		},
+	);
+
+	const pushEndpoint = z
+		.url({
+			protocol: webPush?.allowHttp ? /^https?$/ : /^https$/,
+			message: "must be the https:// endpoint of a push service",
+		})
+		.max(2048);
+	const memberParams = z.object({ id: z.uuid() });
+	const requirePush = () => {
+		if (!webPush) {
+			throw new AppError(
+				"not_found",
+				"push.not_configured",
+				"Web Push is not configured on this OpsWatch (OPSWATCH_VAPID_*)",
+			);
+		}
+		return webPush;
+	};
+	const toSubscriptionDto = (p: { id: string; endpoint: string; createdAt: Date }) => ({
+		id: p.id,
+		endpoint: p.endpoint,
+		createdAt: p.createdAt.toISOString(),
+	});
+
+	app.get(
+		"/api/v1/push/vapid-public-key",
+		{
+			config: { auth: "public" },
+			schema: {
+				tags,
+				summary: "The VAPID public key a browser subscribes with (PushManager.subscribe applicationServerKey)",
+				response: { 200: z.object({ publicKey: z.string() }) },
+			},
+		},
+		async () => ({ publicKey: requirePush().publicKey }),
+	);
+
+	app.post(
+		"/api/v1/members/:id/push-subscriptions",
+		{
+			config: { auth: { permission: "members.manage" as const } },
+			schema: {
+				tags,
+				summary: "Subscribe a member's browser or installed web app to push pages (the PushSubscription's JSON)",
+				params: memberParams,
+				body: z.object({
+					endpoint: pushEndpoint,
+					expirationTime: z.number().nullable().optional(),
+					keys: z.object({ p256dh: base64url(65), auth: base64url(16) }).strict(),
+				}),
+				response: { 201: z.object({ subscription: pushSubscriptionDto }) },
+			},
+		},
+		async (request, reply) => {
+			requirePush();
+			const { endpoint, keys } = request.body;
+			const added = await escalations.addPushSubscription(
+				tenantPrincipal(request).tenant,
+				request.params.id,
+				{ endpoint, keys },
+				actorOf(request),
+			);
+			return reply.status(201).send({ subscription: toSubscriptionDto(added) });
+		},
+	);
+
+	app.get(
+		"/api/v1/members/:id/push-subscriptions",
+		{
+			config: { auth: { permission: "members.read" as const } },
+			schema: {
+				tags,
+				summary: "A member's push subscriptions",
+				params: memberParams,
+				response: { 200: z.object({ subscriptions: z.array(pushSubscriptionDto) }) },
+			},
+		},
+		async (request) => ({
+			subscriptions: (await escalations.listPushSubscriptions(tenantPrincipal(request).tenant, request.params.id)).map(
+				toSubscriptionDto,
+			),
+		}),
+	);
+
+	app.delete(
+		"/api/v1/members/:id/push-subscriptions/:subscriptionId",
+		{
+			config: { auth: { permission: "members.manage" as const } },
+			schema: {
+				tags,
+				summary: "Unsubscribe a browser",
+				params: z.object({ id: z.uuid(), subscriptionId: z.uuid() }),
+			},
+		},
+		async (request, reply) => {
+			await escalations.removePushSubscription(
+				tenantPrincipal(request).tenant,
+				request.params.id,
+				request.params.subscriptionId,
+				actorOf(request),
+			);
+			return reply.status(204).send();
 		},
 	);
 

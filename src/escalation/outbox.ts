@@ -25,6 +25,8 @@ export interface OutboxDeps {
 	/** A sender per channel this deployment can use; the inbox needs none. */
 	channels: Partial<Record<Exclude<NotificationChannel, "inbox">, Channel>>;
 	configured: ReadonlySet<PersonChannel>;
+	/** Forgets Web Push endpoints the push service answered 404/410 for. */
+	pruneEndpoints(tenant: Tenant, endpoints: string[]): Promise<void>;
 	metrics: EscalationMetrics;
 	onError(error: unknown, context: string): void;
 }
@@ -183,8 +185,10 @@ export function createOutbox(deps: OutboxDeps) {
 		try {
 			const earlier = group.some((c) => c.inDoubt) ? await channel.findDelivered(outgoing) : undefined;
 			const delivery = earlier ?? (await channel.send(outgoing));
+			await prune(tenant, delivery);
 			await finish(tenant, all, delivery.providerRef);
 		} catch (error) {
+			await prune(tenant, error);
 			const message = error instanceof Error ? error.message : String(error);
 			const retryable = !(error instanceof ChannelError) || error.retryable;
 			for (const n of all) {
@@ -205,6 +209,13 @@ export function createOutbox(deps: OutboxDeps) {
 				}
 			}
 		}
+	}
+
+	/** A push service may report subscriptions it dropped, with a delivery or a failure. */
+	async function prune(tenant: Tenant, outcome: unknown): Promise<void> {
+		const expired = (outcome as { expired?: unknown } | null)?.expired;
+		if (!Array.isArray(expired) || expired.length === 0) return;
+		await deps.pruneEndpoints(tenant, expired as string[]).catch((error) => deps.onError(error, "push prune"));
 	}
 
 	/** Throttled channels go out per destination (so held pages bundle); every other page alone. */

@@ -2,6 +2,7 @@ import type { Channel } from "./channels.ts";
 import type { NotificationChannel } from "./outbox-store.ts";
 import { createSlackChannels } from "./slack.ts";
 import { createTwilio } from "./twilio.ts";
+import { createWebPushChannel } from "./webpush.ts";
 
 /** The providers a deployment has credentials for; each unset one leaves its channel to the inbox. */
 export interface ProviderSettings {
@@ -11,6 +12,7 @@ export interface ProviderSettings {
 	timeoutMs: number;
 	slack?: { botToken: string; apiUrl: string };
 	twilio?: { accountSid: string; authToken: string; fromNumber: string; apiUrl: string };
+	webPush?: { publicKey: string; privateKey: string; subject: string; allowHttp: boolean };
 }
 
 export type Senders = Partial<Record<Exclude<NotificationChannel, "inbox">, Channel>>;
@@ -37,6 +39,15 @@ export function createSenders(settings: ProviderSettings): Senders {
 		});
 		senders.phone = twilio.call;
 		senders.sms = twilio.sms;
+	}
+	if (settings.webPush) {
+		senders.push = createWebPushChannel({
+			publicKey: settings.webPush.publicKey,
+			privateKey: settings.webPush.privateKey,
+			subject: settings.webPush.subject,
+			allowInsecureEndpoints: settings.webPush.allowHttp,
+			timeoutMs: settings.timeoutMs,
+		}).channel;
 	}
 	return senders;
 }

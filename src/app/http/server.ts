@@ -49,6 +49,8 @@ export interface HttpServerDeps {
 		escalations: EscalationApi;
 		/** Set when Twilio is configured: its callbacks are verified with the auth token over this URL. */
 		twilio?: { authToken: string; publicUrl: string };
+		/** Set when Web Push is configured. */
+		webPush?: { publicKey: string; allowHttp: boolean };
 		clock: Clock;
 		bus: EventBus;
 		maxAlertsPerRequest: number;
@@ -140,7 +142,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 			now: () => clock.now(),
 		});
 		await app.register(escalationPolicyRoutes, { policies: deps.api.policies, now: () => clock.now() });
-		await app.register(escalationRoutes, { escalations: deps.api.escalations });
+		await app.register(escalationRoutes, { escalations: deps.api.escalations, webPush: deps.api.webPush });
 		if (deps.api.twilio) {
 			await app.register(twilioWebhookRoutes, { escalations: deps.api.escalations, ...deps.api.twilio });
 		}
