@@ -151,6 +151,56 @@ export const settings = {
 		schema: urlWithScheme(["http:", "https:"], "HTTP(S)").default("https://api.twilio.com"),
 		help: "Twilio REST API base URL (tests point it at a local fake).",
 	},
+	vonage_application_id: {
+		env: "OPSWATCH_VONAGE_APPLICATION_ID",
+		schema: z.uuid("must be a Vonage application id (a UUID)").optional(),
+		help: "Vonage application for calls and SMS (instead of Twilio), with its private key file, API key and secret, signature secret and from number.",
+	},
+	vonage_private_key_file: {
+		env: "OPSWATCH_VONAGE_PRIVATE_KEY_FILE",
+		schema: z.string().min(1).optional(),
+		help: "Path of the Vonage application's private key (PEM): signs Voice API requests.",
+	},
+	vonage_api_key: {
+		env: "OPSWATCH_VONAGE_API_KEY",
+		schema: z.string().min(1).optional(),
+		help: "Vonage account API key (SMS API).",
+	},
+	vonage_api_secret: {
+		env: "OPSWATCH_VONAGE_API_SECRET",
+		schema: z.string().min(1).optional(),
+		help: "Vonage account API secret (SMS API).",
+		secret: true,
+	},
+	vonage_signature_secret: {
+		env: "OPSWATCH_VONAGE_SIGNATURE_SECRET",
+		schema: z.string().min(16).optional(),
+		help: "Vonage signature secret: verifies the signed JWT on voice callbacks and `sig` on inbound SMS.",
+		secret: true,
+	},
+	vonage_sms_signature_method: {
+		env: "OPSWATCH_VONAGE_SMS_SIGNATURE_METHOD",
+		schema: z.enum(["md5hash", "sha256"]).default("md5hash"),
+		help: "How the Vonage account signs inbound SMS (its dashboard setting).",
+	},
+	vonage_from_number: {
+		env: "OPSWATCH_VONAGE_FROM_NUMBER",
+		schema: z
+			.string()
+			.regex(/^\+?[1-9][0-9]{6,14}$/, "must be an E.164 number, e.g. +4930123456")
+			.optional(),
+		help: "The Vonage number pages come from; its inbound-SMS webhook is /api/v1/telephony/vonage/sms.",
+	},
+	vonage_api_url: {
+		env: "OPSWATCH_VONAGE_API_URL",
+		schema: urlWithScheme(["http:", "https:"], "HTTP(S)").default("https://api.nexmo.com"),
+		help: "Vonage Voice API base URL.",
+	},
+	vonage_sms_url: {
+		env: "OPSWATCH_VONAGE_SMS_URL",
+		schema: urlWithScheme(["http:", "https:"], "HTTP(S)").default("https://rest.nexmo.com"),
+		help: "Vonage SMS API base URL.",
+	},
 	vapid_public_key: {
 		env: "OPSWATCH_VAPID_PUBLIC_KEY",
 		schema: z
@@ -221,6 +271,19 @@ export interface Config {
 				readonly authToken: string;
 				readonly fromNumber: string;
 				readonly apiUrl: string;
+		  }
+		| undefined;
+	readonly vonage:
+		| {
+				readonly applicationId: string;
+				readonly privateKey: string;
+				readonly apiKey: string;
+				readonly apiSecret: string;
+				readonly signatureSecret: string;
+				readonly smsSignatureMethod: "md5hash" | "sha256";
+				readonly fromNumber: string;
+				readonly apiUrl: string;
+				readonly smsUrl: string;
 		  }
 		| undefined;
 	readonly webPush:
@@ -302,6 +365,11 @@ export function loadConfig(sources: ConfigSources): Config {
 		throw new ConfigError(`Invalid configuration:\n  ${problems.join("\n  ")}`);
 	}
 	const c = parsed.data;
+	if (c.twilio_account_sid && c.vonage_application_id) {
+		throw new ConfigError(
+			"Invalid configuration:\n  Twilio and Vonage are both configured: phone and SMS pages use one provider; unset one",
+		);
+	}
 	return Object.freeze({
 		host: c.host,
 		port: c.port,
@@ -335,6 +403,28 @@ export function loadConfig(sources: ConfigSources): Config {
 				apiUrl: c.twilio_api_url,
 			}),
 		),
+		vonage: group(
+			"Vonage",
+			{
+				vonage_application_id: c.vonage_application_id,
+				vonage_private_key_file: c.vonage_private_key_file,
+				vonage_api_key: c.vonage_api_key,
+				vonage_api_secret: c.vonage_api_secret,
+				vonage_signature_secret: c.vonage_signature_secret,
+				vonage_from_number: c.vonage_from_number,
+			},
+			() => ({
+				applicationId: c.vonage_application_id!,
+				privateKey: readSecretFile(c.vonage_private_key_file!, settings.vonage_private_key_file.env),
+				apiKey: c.vonage_api_key!,
+				apiSecret: c.vonage_api_secret!,
+				signatureSecret: c.vonage_signature_secret!,
+				smsSignatureMethod: c.vonage_sms_signature_method,
+				fromNumber: c.vonage_from_number!,
+				apiUrl: c.vonage_api_url,
+				smsUrl: c.vonage_sms_url,
+			}),
+		),
 		webPush: group(
 			"Web Push",
 			{
@@ -350,6 +440,15 @@ export function loadConfig(sources: ConfigSources): Config {
 			}),
 		),
 	});
+}
+
+/** Reads a key file named by a setting; the error names the setting, never the content. */
+function readSecretFile(path: string, setting: string): string {
+	try {
+		return readFileSync(path, "utf8");
+	} catch (error) {
+		throw new ConfigError(`${setting}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
+	}
 }
 
 function readYamlFile(file: string): Record<string, unknown> {
@@ -401,6 +500,15 @@ export function redactedConfig(config: Config): Record<string, unknown> {
 		twilio_auth_token: config.twilio ? "<redacted>" : null,
 		twilio_from_number: config.twilio ? "<redacted>" : null,
 		twilio_api_url: config.twilio?.apiUrl ?? null,
+		vonage_application_id: config.vonage?.applicationId ?? null,
+		vonage_private_key_file: config.vonage ? "<redacted>" : null,
+		vonage_api_key: config.vonage?.apiKey ?? null,
+		vonage_api_secret: config.vonage ? "<redacted>" : null,
+		vonage_signature_secret: config.vonage ? "<redacted>" : null,
+		vonage_sms_signature_method: config.vonage?.smsSignatureMethod ?? null,
+		vonage_from_number: config.vonage ? "<redacted>" : null,
+		vonage_api_url: config.vonage?.apiUrl ?? null,
+		vonage_sms_url: config.vonage?.smsUrl ?? null,
 		vapid_public_key: config.webPush?.publicKey ?? null,
 		vapid_private_key: config.webPush ? "<redacted>" : null,
 		vapid_subject: config.webPush?.subject ?? null,

@@ -181,6 +181,7 @@ export async function createContainer({
 			slack: config.slack,
 			twilio: config.twilio,
 			webPush: config.webPush,
+			vonage: config.vonage,
 		}),
 		metrics: createEscalationMetrics(metrics.registry, () => countOverdue(database.db, clock.now(), 5000)),
 		onError: (error, context) =>

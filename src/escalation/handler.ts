@@ -8,6 +8,7 @@ import type { Notification } from "./outbox-store.ts";
 import type { PolicyApi } from "./policies.ts";
 import { gatherResponseTwiml, parseAckReply, smsReplyTwiml, verifyTwilioSignature } from "./twilio.ts";
 import { type PlannedStep, type Policy, personChannels } from "./types.ts";
+import { inputResponseNcco, verifyVonageSignedJwt, verifyVonageSmsSignature } from "./vonage.ts";
 
 const dateTime = z.string().meta({ format: "date-time" });
 /** A Slack channel id (C…, G…) as Slack's API wants it. */
@@ -595,5 +596,104 @@ export const twilioWebhookRoutes: FastifyPluginAsyncZod<{
 			);
 			return reply.status(204).send();
 		},
+	);
+};
+
+/**
+ * Vonage's callbacks: a keypress on a page's call and call events (each carrying a JWT signed with
+ * the signature secret over the body's hash), and inbound SMS (signed with `sig`). Anything not
+ * signed so gets 403 and changes nothing.
+ */
+export const vonageWebhookRoutes: FastifyPluginAsyncZod<{
+	escalations: EscalationApi;
+	signatureSecret: string;
+	smsSignatureMethod: "md5hash" | "sha256";
+}> = async (app, { escalations, signatureSecret, smsSignatureMethod }) => {
+	// The JWT signs the body's SHA-256, so the body is kept as it arrived.
+	const rawBodies = new WeakMap<object, string>();
+	app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+		rawBodies.set(request, body as string);
+		try {
+			done(null, body === "" ? {} : JSON.parse(body as string));
+		} catch {
+			done(new AppError("validation", "request.invalid_json", "The body is not valid JSON"), undefined);
+		}
+	});
+	app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_request, body, done) => {
+		done(null, Object.fromEntries(new URLSearchParams(body as string)));
+	});
+	const tags = ["telephony"];
+	const query = z.object({ tenant: z.uuid(), notification: z.uuid() }).strict();
+	const signedByJwt = async (request: { headers: Record<string, unknown> }) => {
+		const token = request.headers.authorization as string | undefined;
+		if (!verifyVonageSignedJwt(token, signatureSecret, rawBodies.get(request) ?? "")) {
+			throw new AppError(
+				"forbidden",
+				"telephony.bad_signature",
+				"The Vonage signed-webhook JWT does not match this request",
+			);
+		}
+	};
+
+	app.post(
+		"/api/v1/telephony/vonage/input",
+		{
+			config: { auth: "public" },
+			preValidation: signedByJwt,
+			schema: {
+				tags,
+				summary: "A keypress on a page's call (DTMF): 1 acknowledges the alert; answers an NCCO",
+				querystring: query,
+				body: z.object({ dtmf: z.object({ digits: z.string().optional() }).optional() }).loose(),
+			},
+		},
+		async (request) => {
+			const digits = request.body.dtmf?.digits ?? "";
+			const result = await escalations.keypress(request.query.tenant, request.query.notification, digits);
+			return inputResponseNcco(result.acknowledged, result.message);
+		},
+	);
+
+	app.post(
+		"/api/v1/telephony/vonage/event",
+		{
+			config: { auth: "public" },
+			preValidation: signedByJwt,
+			schema: {
+				tags,
+				summary: "A page's call status (recorded in the log)",
+				querystring: query,
+				body: z.object({ status: z.string().optional() }).loose(),
+			},
+		},
+		async (request, reply) => {
+			request.log.info(
+				{ tenant_id: request.query.tenant, notification_id: request.query.notification, status: request.body.status },
+				"vonage call status",
+			);
+			return reply.status(204).send();
+		},
+	);
+
+	const inboundSms = async (params: Record<string, string>) => {
+		if (!verifyVonageSmsSignature(params, signatureSecret, smsSignatureMethod)) {
+			throw new AppError("forbidden", "telephony.bad_signature", "The inbound SMS's sig does not match");
+		}
+		const code = parseAckReply(params.text ?? "");
+		// Vonage gives numbers without "+"; members' numbers are stored in E.164 with it.
+		const from = params.msisdn ? `+${params.msisdn.replace(/^\+/, "")}` : "";
+		const result = code ? await escalations.smsReply(from, code) : undefined;
+		return { acknowledged: result?.acknowledged ?? false };
+	};
+	const smsSchema = { tags, summary: "An inbound SMS: `ACK <code>` acknowledges the paged alert" };
+	app.get(
+		"/api/v1/telephony/vonage/sms",
+		{ config: { auth: "public" }, schema: { ...smsSchema, querystring: z.record(z.string(), z.string()) } },
+		async (request) => inboundSms(request.query),
+	);
+	app.post(
+		"/api/v1/telephony/vonage/sms",
+		{ config: { auth: "public" }, schema: { ...smsSchema, body: z.record(z.string(), z.unknown()) } },
+		async (request) => inboundSms(Object.fromEntries(Object.entries(request.body).map(([k, v]) => [k, String(v)]))),
 	);
 };

@@ -9,7 +9,7 @@ export {
 	type EscalationServiceDeps,
 	WAKE_TOPIC,
 } from "./escalations.ts";
-export { escalationPolicyRoutes, escalationRoutes, twilioWebhookRoutes } from "./handler.ts";
+export { escalationPolicyRoutes, escalationRoutes, twilioWebhookRoutes, vonageWebhookRoutes } from "./handler.ts";
 export { createEscalationMetrics, type EscalationMetrics } from "./metrics.ts";
 export { planEscalation, type TargetResolver } from "./plan.ts";
 export { createPolicyService, type PolicyApi, type PolicyServiceDeps } from "./policies.ts";

@@ -2,6 +2,7 @@ import type { Channel } from "./channels.ts";
 import type { NotificationChannel } from "./outbox-store.ts";
 import { createSlackChannels } from "./slack.ts";
 import { createTwilio } from "./twilio.ts";
+import { createVonage } from "./vonage.ts";
 import { createWebPushChannel } from "./webpush.ts";
 
 /** The providers a deployment has credentials for; each unset one leaves its channel to the inbox. */
@@ -13,6 +14,15 @@ export interface ProviderSettings {
 	slack?: { botToken: string; apiUrl: string };
 	twilio?: { accountSid: string; authToken: string; fromNumber: string; apiUrl: string };
 	webPush?: { publicKey: string; privateKey: string; subject: string; allowHttp: boolean };
+	vonage?: {
+		applicationId: string;
+		privateKey: string;
+		apiKey: string;
+		apiSecret: string;
+		fromNumber: string;
+		apiUrl: string;
+		smsUrl: string;
+	};
 }
 
 export type Senders = Partial<Record<Exclude<NotificationChannel, "inbox">, Channel>>;
@@ -39,6 +49,21 @@ export function createSenders(settings: ProviderSettings): Senders {
 		});
 		senders.phone = twilio.call;
 		senders.sms = twilio.sms;
+	}
+	if (settings.vonage) {
+		const vonage = createVonage({
+			apiUrl: settings.vonage.apiUrl,
+			smsUrl: settings.vonage.smsUrl,
+			applicationId: settings.vonage.applicationId,
+			privateKey: settings.vonage.privateKey,
+			apiKey: settings.vonage.apiKey,
+			apiSecret: settings.vonage.apiSecret,
+			from: settings.vonage.fromNumber,
+			publicUrl: settings.publicUrl,
+			timeoutMs: settings.timeoutMs,
+		});
+		senders.phone = vonage.call;
+		senders.sms = vonage.sms;
 	}
 	if (settings.webPush) {
 		senders.push = createWebPushChannel({

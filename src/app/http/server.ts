@@ -16,6 +16,7 @@ import {
 	escalationRoutes,
 	type PolicyApi,
 	twilioWebhookRoutes,
+	vonageWebhookRoutes,
 } from "../../escalation/index.ts";
 import { type KnowledgeBaseApi, knowledgeBaseRoutes, type RunbookApi } from "../../incident/index.ts";
 import { webhookRoutes } from "../../integration/index.ts";
@@ -51,6 +52,8 @@ export interface HttpServerDeps {
 		twilio?: { authToken: string; publicUrl: string };
 		/** Set when Web Push is configured. */
 		webPush?: { publicKey: string; allowHttp: boolean };
+		/** Set when Vonage is configured: its callbacks are verified with the signature secret. */
+		vonage?: { signatureSecret: string; smsSignatureMethod: "md5hash" | "sha256" };
 		clock: Clock;
 		bus: EventBus;
 		maxAlertsPerRequest: number;
@@ -145,6 +148,9 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 		await app.register(escalationRoutes, { escalations: deps.api.escalations, webPush: deps.api.webPush });
 		if (deps.api.twilio) {
 			await app.register(twilioWebhookRoutes, { escalations: deps.api.escalations, ...deps.api.twilio });
+		}
+		if (deps.api.vonage) {
+			await app.register(vonageWebhookRoutes, { escalations: deps.api.escalations, ...deps.api.vonage });
 		}
 		await app.register(webhookRoutes, {
 			alerts: deps.api.alerts,
