@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import type { EscalationStarter, LabelMatcher } from "../alert/index.ts";
 import { matchesAll } from "../alert/index.ts";
 import type { EventBus } from "../platform/bus/index.ts";
@@ -21,7 +22,7 @@ import type { PushSubscription } from "./push-store.ts";
 import * as push from "./push-store.ts";
 import { snapshotOf } from "./step.ts";
 import { listDue, nextDue, setTimers } from "./timers.ts";
-import type { PersonChannel } from "./types.ts";
+import type { PersonChannel, Policy } from "./types.ts";
 import type { PushSubscriptionJson } from "./webpush.ts";
 
 /** The bus topic that wakes every worker's engine: something became due now. */
@@ -86,6 +87,7 @@ export interface EscalationServiceDeps {
 }
 
 const CONCURRENT_FIRES = 16;
+const RULES_TTL_MS = 2000;
 
 /** The person channels a set of senders makes usable; the inbox always is. */
 export function configuredChannels(channels: EscalationServiceDeps["channels"]): Set<PersonChannel> {
@@ -139,12 +141,30 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		bus.publish(WAKE_TOPIC, {}).catch((error) => onError(error, "escalation wake-up"));
 	}
 
-	async function policyFor(tenant: TenantRef, labels: Record<string, string>): Promise<string | undefined> {
-		const routes = await escalations.listRoutes(db, tenant.schema);
-		return (
+	// An alert storm starts hundreds of escalations a second: routes and policies are read once per
+	// tenant every couple of seconds, not once per alert. Route edits here take effect at once;
+	// edits in another process within RULES_TTL_MS.
+	const routeCache = new LRUCache<string, escalations.RouteRow[]>({ max: 10_000, ttl: RULES_TTL_MS });
+	const policyCache = new LRUCache<string, Policy | false>({ max: 10_000, ttl: RULES_TTL_MS });
+
+	async function policyFor(tenant: TenantRef, labels: Record<string, string>): Promise<Policy | undefined> {
+		let routes = routeCache.get(tenant.id);
+		if (!routes) {
+			routes = await escalations.listRoutes(db, tenant.schema);
+			routeCache.set(tenant.id, routes);
+		}
+		const policyId = (
 			routes.find((route) => route.matchers.length > 0 && matchesAll(route.matchers, labels)) ??
 			routes.find((route) => route.matchers.length === 0)
 		)?.policyId;
+		if (!policyId) return undefined;
+		const key = `${tenant.id}|${policyId}`;
+		let policy = policyCache.get(key);
+		if (policy === undefined) {
+			policy = (await findPolicy(db, tenant.schema, policyId)) ?? false;
+			policyCache.set(key, policy);
+		}
+		return policy || undefined;
 	}
 
 	async function escalationRoutes(tenant: TenantRef): Promise<EscalationRoutes> {
@@ -200,8 +220,7 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 
 	return {
 		async start(tenant, alert) {
-			const policyId = await policyFor(tenant, alert.labels);
-			const policy = policyId && (await findPolicy(db, tenant.schema, policyId));
+			const policy = await policyFor(tenant, alert.labels);
 			if (!policy) {
 				await deps.alerts.recordTimeline(tenant, [
 					{
@@ -263,6 +282,7 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 					after: input,
 				});
 			});
+			routeCache.delete(tenant.id);
 			return escalationRoutes(tenant);
 		},
 
