@@ -98,6 +98,11 @@ export interface AlertApi {
 	): Promise<{ alert: Alert; events: AlertEvent[]; knowledgeBase: KnowledgeBaseEntryView | undefined }>;
 	/** `via` says how, when not through the API: `slack`, `sms`, `phone`. */
 	acknowledge(tenant: TenantRef, id: string, by: string, via?: string): Promise<Alert>;
+	/** Several alerts with the knowledge-base entry of each (no timelines): one query, plus one per distinct entry. */
+	views(
+		tenant: TenantRef,
+		ids: string[],
+	): Promise<Map<string, { alert: Alert; knowledgeBase: KnowledgeBaseEntryView | undefined }>>;
 	/** Adds what another domain did for the alert to its timeline (escalated, notified). */
 	recordTimeline(
 		tenant: TenantRef,
@@ -556,6 +561,30 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 					: undefined,
 			]);
 			return { alert, events, knowledgeBase: knowledge };
+		},
+		async views(tenant, ids) {
+			const found = await store.findAlerts(db, tenant.schema, [...new Set(ids)]);
+			const entryIds = [...new Set(found.flatMap((a) => (a.kbIncidentId ? [a.kbIncidentId] : [])))];
+			const entries = new Map(
+				await Promise.all(
+					entryIds.map(
+						async (id) =>
+							[
+								id,
+								await knowledgeBase?.entry(tenant, id).catch((error) => {
+									onError(error, "knowledge base entry");
+									return undefined;
+								}),
+							] as const,
+					),
+				),
+			);
+			return new Map(
+				found.map((alert) => [
+					alert.id,
+					{ alert, knowledgeBase: alert.kbIncidentId ? entries.get(alert.kbIncidentId) : undefined },
+				]),
+			);
 		},
 		acknowledge: (tenant, id, by, via) =>
 			changeStatus(tenant, id, "acknowledge", { name: by, kind: "member" }, undefined, via),

@@ -325,6 +325,12 @@ export async function insertEvents(
 		.execute();
 }
 
+export async function findAlerts(db: Db, schema: string, ids: string[]): Promise<Alert[]> {
+	if (ids.length === 0) return [];
+	const rows = await tables(db, schema).selectFrom("alerts").selectAll().where("id", "in", ids).execute();
+	return rows.map(alertFromRow);
+}
+
 export async function findAlert(db: Db, schema: string, id: string): Promise<Alert | undefined> {
 	const row = await tables(db, schema).selectFrom("alerts").selectAll().where("id", "=", id).executeTakeFirst();
 	return row && alertFromRow(row);

@@ -12,13 +12,14 @@ import type { NewNotification } from "./outbox-store.ts";
 import * as outbox from "./outbox-store.ts";
 import { type TargetResolver, tierSteps } from "./plan.ts";
 import { actionAt, nextPosition } from "./step.ts";
-import { claimTimer, deleteTimers, setTimers, type Timer } from "./timers.ts";
+import { deleteTimers, setTimers, stillLeased, type Timer } from "./timers.ts";
 import type { PersonChannel, PlannedStep } from "./types.ts";
 import type { PushSubscriptionJson } from "./webpush.ts";
 
 /** What the engine needs of the alert domain: the alert as a page shows it, and its timeline. */
 export interface AlertDesk {
-	view(tenant: TenantRef, alertId: string): Promise<{ status: string; message: NotificationAlert } | undefined>;
+	/** Alerts as pages show them, by id; an alert that no longer exists is absent. */
+	views(tenant: TenantRef, alertIds: string[]): Promise<Map<string, { status: string; message: NotificationAlert }>>;
 	acknowledge(tenant: TenantRef, alertId: string, by: string, via: string): Promise<void>;
 	recordTimeline(
 		tenant: TenantRef,
@@ -50,10 +51,12 @@ export const notificationKey = (e: Pick<Escalation, "id">, step: { attempt: numb
 	`${e.id}:${step.attempt}:${step.tier}:${who}`;
 
 /**
- * Fires escalation tiers when they come due. Targets are resolved (roster lookups) outside any
- * transaction; then one short transaction claims the timer (SKIP LOCKED, and only if still due at the
- * instant read), moves the escalation on, and queues the notifications in the outbox. A worker that
- * dies before commit leaves everything as it was, for another worker to do.
+ * Fires escalation tiers when they come due, a batch at a time. The worker leases the due timers
+ * (so workers share the work instead of repeating it), reads and plans outside any transaction —
+ * escalations, alerts and members in one query each, rosters from memory — then one short
+ * transaction checks the leases still hold, moves the escalations on and queues their pages in the
+ * outbox. A worker that dies before commit leaves everything as it was; the lease runs out and
+ * another worker fires the tier.
  */
 export function createEngine(deps: EngineDeps) {
 	const { db, clock, alerts, metrics } = deps;
@@ -68,13 +71,13 @@ export function createEngine(deps: EngineDeps) {
 	}
 
 	/** The notifications of a tier's planned steps, routed to each member's contact methods. */
-	async function notificationsFor(
+	function notificationsFor(
 		escalation: Escalation,
 		steps: PlannedStep[],
 		message: NotificationAlert,
 		members: Map<string, Member>,
 		push: Map<string, PushSubscriptionJson[]>,
-	): Promise<{ rows: NewNotification[]; notes: Record<string, unknown>[] }> {
+	): { rows: NewNotification[]; notes: Record<string, unknown>[] } {
 		const rows: NewNotification[] = [];
 		const notes: Record<string, unknown>[] = [];
 		for (const step of steps) {
@@ -143,99 +146,184 @@ export function createEngine(deps: EngineDeps) {
 		}
 	}
 
-	/** Acts on one due escalation timer. */
-	async function fire(timer: Timer): Promise<void> {
-		const tenant = await tenantOf(timer.tenantId);
-		const escalation = tenant && (await escalations.findEscalation(db, tenant.schema, timer.refId));
-		if (!tenant || !escalation || escalation.status !== "active" || !escalation.nextActionAt) {
-			// Nothing left to do for it (stopped, or its tenant deleted): the timer is stale.
-			await deleteTimers(db, timer.tenantId, "escalation", [timer.refId]);
-			return;
+	/** Fires one tenant's share of a batch of due timers, leased by this worker until `leaseEnd`. */
+	async function fireTenant(tenant: Tenant, timers: Timer[], leaseEnd: Date): Promise<void> {
+		const ids = timers.map((timer) => timer.refId);
+		const found = await escalations.findEscalations(db, tenant.schema, ids);
+		const active = found.filter((e) => e.status === "active" && e.nextActionAt);
+		// Nothing left to do for the rest (stopped meanwhile): their timers are stale.
+		const activeIds = new Set(active.map((e) => e.id));
+		await deleteTimers(
+			db,
+			tenant.id,
+			"escalation",
+			ids.filter((id) => !activeIds.has(id)),
+		);
+		if (active.length === 0) return;
+
+		const views = await alerts.views(
+			tenant,
+			active.map((e) => e.alertId),
+		);
+		const firing: Escalation[] = [];
+		for (const escalation of active) {
+			const status = views.get(escalation.alertId)?.status;
+			if (status === "firing") firing.push(escalation);
+			// Acknowledged or resolved, but the stop did not arrive (a crash): stop now.
+			else await stop(tenant, escalation.alertId, status === "resolved" ? "resolved" : "acknowledged");
 		}
-		const view = await alerts.view(tenant, escalation.alertId);
-		if (view?.status !== "firing") {
-			// The alert was acknowledged or resolved but the stop did not arrive (a crash): stop now.
-			await stop(tenant, escalation.alertId, view?.status === "resolved" ? "resolved" : "acknowledged");
-			return;
-		}
-		const at = escalation.nextActionAt;
-		const action = actionAt(escalation.policy, escalation);
-		// Members are read once per tier: for their rules while planning, then for their contacts.
+
+		// Members are read once per batch: for their rules while planning, then for their contacts.
 		const members = new Map<string, Member>();
-		const membersOf = async (ids: string[]) => {
-			const missing = [...new Set(ids)].filter((id) => !members.has(id));
+		const membersOf = async (memberIds: string[]) => {
+			const missing = [...new Set(memberIds)].filter((id) => !members.has(id));
 			for (const member of missing.length > 0 ? await deps.members.findMany(tenant, missing) : []) {
 				members.set(member.id, member);
 			}
 			return members;
 		};
-		const steps: PlannedStep[] =
-			action.kind === "tier"
-				? await tierSteps(
-						escalation.policy.tiers[action.tier]?.targets ?? [],
-						at,
-						action.attempt,
-						action.tier,
-						deps.resolverFor(tenant),
-						async (ids) => new Map([...(await membersOf(ids))].map(([id, m]) => [id, m.notificationRules])),
-					)
-				: [
-						action.emergencyChannel
-							? { kind: "emergency", at, channel: action.emergencyChannel }
-							: { kind: "exhausted", at },
-					];
-		await membersOf(steps.flatMap((s) => (s.kind === "notify" ? [s.memberId] : [])));
-		const pushed = steps.flatMap((s) => (s.kind === "notify" && s.channel === "push" ? [s.memberId] : []));
+		await membersOf(
+			firing.flatMap((e) =>
+				(actionAt(e.policy, e).kind === "tier" ? (e.policy.tiers[e.tier]?.targets ?? []) : []).flatMap((t) =>
+					t.type === "member" ? [t.memberId] : [],
+				),
+			),
+		);
+		const resolve = deps.resolverFor(tenant);
+		const rules = async (memberIds: string[]) =>
+			new Map([...(await membersOf(memberIds))].map(([id, m]) => [id, m.notificationRules]));
+		const planned = await Promise.all(
+			firing.map(async (escalation) => {
+				const at = escalation.nextActionAt!;
+				const action = actionAt(escalation.policy, escalation);
+				const steps: PlannedStep[] =
+					action.kind === "tier"
+						? await tierSteps(
+								escalation.policy.tiers[action.tier]?.targets ?? [],
+								at,
+								action.attempt,
+								action.tier,
+								resolve,
+								rules,
+							)
+						: [
+								action.emergencyChannel
+									? { kind: "emergency", at, channel: action.emergencyChannel }
+									: { kind: "exhausted", at },
+							];
+				return { escalation, at, action, steps };
+			}),
+		);
+		await membersOf(planned.flatMap(({ steps }) => steps.flatMap((s) => (s.kind === "notify" ? [s.memberId] : []))));
+		const pushed = planned.flatMap(({ steps }) =>
+			steps.flatMap((s) => (s.kind === "notify" && s.channel === "push" ? [s.memberId] : [])),
+		);
 		const push =
 			pushed.length > 0 && deps.configured.has("push")
 				? await deps.pushSubscriptionsOf(tenant, [...new Set(pushed)])
 				: new Map<string, PushSubscriptionJson[]>();
-		const { rows, notes } = await notificationsFor(escalation, steps, view.message, members, push);
 		const now = clock.now();
+		const work = planned.map((p) => ({
+			...p,
+			...notificationsFor(p.escalation, p.steps, views.get(p.escalation.alertId)!.message, members, push),
+			move: {
+				id: p.escalation.id,
+				from: { attempt: p.escalation.attempt, tier: p.escalation.tier },
+				to:
+					p.action.kind === "tier"
+						? nextPosition(p.escalation.policy, p.escalation, p.at)
+						: ({ status: "exhausted", at: now } as const),
+			} satisfies escalations.Move,
+		}));
 
-		const done = await retrySerializable(() =>
+		const fired = await retrySerializable(() =>
 			db.transaction().execute(async (trx) => {
-				if (!(await claimTimer(trx, timer))) return false;
-				const next =
-					action.kind === "tier"
-						? nextPosition(escalation.policy, escalation, at)
-						: ({ status: "exhausted", at: now } as const);
-				if (!(await escalations.advanceEscalation(trx, tenant.schema, escalation.id, escalation, next))) return false;
+				const held = await stillLeased(
+					trx,
+					tenant.id,
+					"escalation",
+					work.map((w) => w.escalation.id),
+					leaseEnd,
+				);
+				const moved = await escalations.advanceEscalations(
+					trx,
+					tenant.schema,
+					work.filter((w) => held.has(w.escalation.id)).map((w) => w.move),
+				);
+				const done = work.filter((w) => moved.has(w.escalation.id));
+				const rows = done.flatMap((w) => w.rows);
 				await assignAckCodes(trx, tenant, rows);
 				const queued = await outbox.insertNotifications(trx, tenant.schema, rows, now);
-				await setTimers(
-					trx,
-					queued
+				await setTimers(trx, [
+					...queued
 						.filter((n) => n.status === "pending")
 						.map((n) => ({
 							tenantId: tenant.id,
-							kind: "notification",
+							kind: "notification" as const,
 							refId: n.id,
 							dueAt: new Date(Math.max(n.scheduledAt.getTime(), now.getTime())),
 						})),
+					...done.flatMap((w) =>
+						"status" in w.move.to
+							? []
+							: [{ tenantId: tenant.id, kind: "escalation" as const, refId: w.escalation.id, dueAt: w.move.to.at }],
+					),
+				]);
+				await deleteTimers(
+					trx,
+					tenant.id,
+					"escalation",
+					done.filter((w) => "status" in w.move.to).map((w) => w.escalation.id),
 				);
-				if ("status" in next) await deleteTimers(trx, tenant.id, "escalation", [escalation.id]);
-				else await setTimers(trx, [{ tenantId: tenant.id, kind: "escalation", refId: escalation.id, dueAt: next.at }]);
-				return true;
+				return done;
 			}),
 		);
-		if (!done) return;
-		metrics.lateness("escalation", (now.getTime() - at.getTime()) / 1000);
-		if (action.kind === "tier") metrics.tierFired(tenant, action.tier);
+		if (fired.length === 0) return;
 		deps.queued();
+		for (const w of fired) {
+			metrics.lateness("escalation", (now.getTime() - w.at.getTime()) / 1000);
+			if (w.action.kind === "tier") metrics.tierFired(tenant, w.action.tier);
+		}
 		await alerts
-			.recordTimeline(tenant, [
-				{
-					alertId: escalation.alertId,
-					type: "escalated",
+			.recordTimeline(
+				tenant,
+				fired.map((w) => ({
+					alertId: w.escalation.alertId,
+					type: "escalated" as const,
 					at: now,
 					details:
-						action.kind === "tier"
-							? { policy: escalation.policy.name, pass: action.attempt + 1, tier: action.tier + 1, steps: notes }
-							: { policy: escalation.policy.name, exhausted: true, steps: notes },
-				},
-			])
+						w.action.kind === "tier"
+							? {
+									policy: w.escalation.policy.name,
+									pass: w.action.attempt + 1,
+									tier: w.action.tier + 1,
+									steps: w.notes,
+								}
+							: { policy: w.escalation.policy.name, exhausted: true, steps: w.notes },
+				})),
+			)
 			.catch((error) => deps.onError(error, "escalation timeline"));
+	}
+
+	/** Fires a batch of due timers this worker leased until `leaseEnd`, tenant by tenant. */
+	async function fireBatch(timers: Timer[], leaseEnd: Date): Promise<void> {
+		const byTenant = new Map<string, Timer[]>();
+		for (const timer of timers) byTenant.set(timer.tenantId, [...(byTenant.get(timer.tenantId) ?? []), timer]);
+		await Promise.all(
+			[...byTenant].map(async ([tenantId, own]) => {
+				const tenant = await tenantOf(tenantId);
+				if (!tenant) {
+					await deleteTimers(
+						db,
+						tenantId,
+						"escalation",
+						own.map((t) => t.refId),
+					);
+					return;
+				}
+				await fireTenant(tenant, own, leaseEnd).catch((error) => deps.onError(error, "escalation tier"));
+			}),
+		);
 	}
 
 	/** Stops an alert's escalation and cancels what it had not yet sent. */
@@ -258,7 +346,7 @@ export function createEngine(deps: EngineDeps) {
 		}
 	}
 
-	return { fire, stop, tenantOf };
+	return { fireBatch, stop, tenantOf };
 }
 
 export type Engine = ReturnType<typeof createEngine>;

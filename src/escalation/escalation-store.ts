@@ -67,31 +67,53 @@ export async function findEscalation(db: Db, schema: string, id: string): Promis
 	return rows[0] && escalationFromRow(rows[0]);
 }
 
+export async function findEscalations(db: Db, schema: string, ids: string[]): Promise<Escalation[]> {
+	if (ids.length === 0) return [];
+	const { rows } = await sql<EscalationRow>`
+		select * from ${table(schema, "escalations")} where id = any(${ids}::uuid[])`.execute(db);
+	return rows.map(escalationFromRow);
+}
+
+/** A move of one escalation: from the position it was read at, to the next, or finished. */
+export interface Move {
+	id: string;
+	from: { attempt: number; tier: number };
+	to: { attempt: number; tier: number; at: Date } | { status: "exhausted"; at: Date };
+}
+
+/**
+ * Applies moves in one statement, each only if the escalation is still active at the position read
+ * (stopped meanwhile, or moved by another worker: left alone). Returns the ids that moved.
+ */
+export async function advanceEscalations(db: Db, schema: string, moves: Move[]): Promise<Set<string>> {
+	if (moves.length === 0) return new Set();
+	const values = moves.map((m) => ({
+		id: m.id,
+		from_attempt: m.from.attempt,
+		from_tier: m.from.tier,
+		finish: "status" in m.to,
+		to_attempt: "status" in m.to ? null : m.to.attempt,
+		to_tier: "status" in m.to ? null : m.to.tier,
+		at: m.to.at.toISOString(),
+	}));
+	const { rows } = await sql<{ id: string }>`
+		update ${table(schema, "escalations")} e set
+			status = case when v.finish then 'exhausted' else e.status end,
+			attempt = coalesce(v.to_attempt, e.attempt),
+			tier = coalesce(v.to_tier, e.tier),
+			next_action_at = case when v.finish then null else v.at end,
+			stopped_at = case when v.finish then v.at else e.stopped_at end
+		from jsonb_to_recordset(${jsonb(values)}) as v (id uuid, from_attempt int, from_tier int, finish boolean,
+			to_attempt int, to_tier int, at timestamptz)
+		where e.id = v.id and e.status = 'active' and e.attempt = v.from_attempt and e.tier = v.from_tier
+		returning e.id`.execute(db);
+	return new Set(rows.map((row) => row.id));
+}
+
 export async function findEscalationOfAlert(db: Db, schema: string, alertId: string): Promise<Escalation | undefined> {
 	const { rows } = await sql<EscalationRow>`
 		select * from ${table(schema, "escalations")} where alert_id = ${alertId}`.execute(db);
 	return rows[0] && escalationFromRow(rows[0]);
-}
-
-/**
- * Moves an active escalation from the position the caller read to the next one (or finishes it);
- * false when it is no longer there: stopped, or advanced by another worker.
- */
-export async function advanceEscalation(
-	db: Db,
-	schema: string,
-	id: string,
-	from: { attempt: number; tier: number },
-	to: { attempt: number; tier: number; at: Date } | { status: "exhausted"; at: Date },
-): Promise<boolean> {
-	const set =
-		"status" in to
-			? sql`status = 'exhausted', next_action_at = null, stopped_at = ${to.at}`
-			: sql`attempt = ${to.attempt}, tier = ${to.tier}, next_action_at = ${to.at}`;
-	const result = await sql`
-		update ${table(schema, "escalations")} set ${set}
-		where id = ${id} and status = 'active' and attempt = ${from.attempt} and tier = ${from.tier}`.execute(db);
-	return Number(result.numAffectedRows ?? 0) > 0;
 }
 
 /** Stops an alert's active escalation; returns it as it was, or undefined when none was active. */

@@ -21,7 +21,7 @@ import { findPolicy } from "./policy-store.ts";
 import type { PushSubscription } from "./push-store.ts";
 import * as push from "./push-store.ts";
 import { snapshotOf } from "./step.ts";
-import { listDue, nextDue, setTimers } from "./timers.ts";
+import { leaseDue, nextDue, setTimers } from "./timers.ts";
 import type { PersonChannel, Policy } from "./types.ts";
 import type { PushSubscriptionJson } from "./webpush.ts";
 
@@ -86,7 +86,13 @@ export interface EscalationServiceDeps {
 	maxSleepMs?: number;
 }
 
-const CONCURRENT_FIRES = 16;
+/** Due tiers one worker takes at a time. */
+const BATCH = 200;
+/**
+ * How long a worker holds the tiers it took. A batch takes far less; a dead worker's batch fires
+ * when the lease runs out.
+ */
+const ESCALATION_LEASE_MS = 5000;
 const RULES_TTL_MS = 2000;
 
 /** The person channels a set of senders makes usable; the inbox always is. */
@@ -206,16 +212,11 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 
 	async function runEscalations(): Promise<boolean> {
 		const started = clock.now();
-		const due = await listDue(db, "escalation", started, 100);
-		for (let i = 0; i < due.length; i += CONCURRENT_FIRES) {
-			await Promise.all(
-				due
-					.slice(i, i + CONCURRENT_FIRES)
-					.map((timer) => engine.fire(timer).catch((error) => onError(error, "escalation tier"))),
-			);
-		}
-		if (due.length > 0) deps.metrics.cycle("escalation", (clock.now().getTime() - started.getTime()) / 1000);
-		return due.length === 100;
+		const due = await leaseDue(db, "escalation", started, ESCALATION_LEASE_MS, BATCH);
+		if (due.length === 0) return false;
+		await engine.fireBatch(due, new Date(started.getTime() + ESCALATION_LEASE_MS));
+		deps.metrics.cycle("escalation", (clock.now().getTime() - started.getTime()) / 1000);
+		return due.length === BATCH;
 	}
 
 	return {
@@ -404,10 +405,17 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		},
 
 		async settled() {
-			// A tier queues notifications and a delivery may record more: wait until both are quiet.
-			for (let i = 0; i < 5; i++) {
+			// Quiet means both loops idle and nothing due at this instant (a tier queues pages, a failed
+			// page queues its fall-through).
+			for (let round = 0; round < 100; round++) {
 				await engineLoop?.idle();
 				await outboxLoop?.idle();
+				const now = clock.now();
+				const due = await Promise.all([nextDue(db, "escalation"), nextDue(db, "notification")]);
+				if (due.every((at) => !at || at > now)) return;
+				engineLoop?.wake();
+				outboxLoop?.wake();
+				await new Promise((resolve) => setTimeout(resolve, 5));
 			}
 		},
 	};

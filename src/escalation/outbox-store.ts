@@ -150,13 +150,20 @@ export async function markSending(
 	return rows.map((row) => ({ notification: notificationFromRow(row), inDoubt: row.was === "sending" }));
 }
 
-/** Records a delivery; false when the row was cancelled or finished meanwhile. */
-export async function markSent(db: Db, schema: string, id: string, providerRef: string, at: Date): Promise<boolean> {
-	const result = await sql`
-		update ${notifications(schema)} set status = 'sent', provider_ref = ${providerRef}, sent_at = ${at},
+/** Records deliveries (one statement for a batch); rows cancelled or finished meanwhile are left alone. */
+export async function markSent(
+	db: Db,
+	schema: string,
+	delivered: { id: string; providerRef: string }[],
+	at: Date,
+): Promise<void> {
+	if (delivered.length === 0) return;
+	await sql`
+		update ${notifications(schema)} n set status = 'sent', provider_ref = v.provider_ref, sent_at = ${at},
 			last_error = null
-		where id = ${id} and status = 'sending'`.execute(db);
-	return Number(result.numAffectedRows ?? 0) > 0;
+		from jsonb_to_recordset(${JSON.stringify(delivered.map((d) => ({ id: d.id, provider_ref: d.providerRef })))}::jsonb)
+			as v (id uuid, provider_ref text)
+		where n.id = v.id and n.status = 'sending'`.execute(db);
 }
 
 /** Records a failed try: 'sending' again later (the send may have happened), or 'failed' for good. */

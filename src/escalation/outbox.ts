@@ -39,7 +39,7 @@ export interface OutboxDeps {
 export const LEASE_MS = 15_000;
 /** Tries per notification before it falls through to the member's next contact method. */
 export const MAX_TRIES = 5;
-const BATCH = 100;
+const BATCH = 200;
 
 const backoffMs = (tries: number) => Math.min(60_000, 1000 * 2 ** (tries - 1));
 
@@ -51,20 +51,30 @@ const backoffMs = (tries: number) => Math.min(60_000, 1000 * 2 ** (tries - 1));
  */
 export function createOutbox(deps: OutboxDeps) {
 	const { db, clock, metrics } = deps;
+	/** Set when a cycle queued a page due at once (a fall-through), so the loop runs again without sleeping. */
+	let requeued = false;
 
-	/** Records a delivery; several notifications delivered as one bundle share its provider reference. */
-	async function finish(tenant: Tenant, delivered: Notification[], providerRef: string): Promise<void> {
+	/**
+	 * Records a cycle's deliveries of one tenant in one transaction, and on the alerts' timelines.
+	 * Several notifications delivered as one bundle share its provider reference.
+	 */
+	async function finish(tenant: Tenant, deliveries: { sent: Notification[]; providerRef: string }[]): Promise<void> {
+		if (deliveries.length === 0) return;
 		const now = clock.now();
-		const ids = delivered.map((n) => n.id);
+		const rows = deliveries.flatMap(({ sent, providerRef }) => sent.map((n) => ({ id: n.id, providerRef })));
 		await db.transaction().execute(async (trx) => {
-			for (const id of ids) await outbox.markSent(trx, tenant.schema, id, providerRef, now);
-			await deleteTimers(trx, tenant.id, "notification", ids);
+			await outbox.markSent(trx, tenant.schema, rows, now);
+			await deleteTimers(
+				trx,
+				tenant.id,
+				"notification",
+				rows.map((r) => r.id),
+			);
 		});
-		for (const n of delivered) metrics.notified(tenant, n.channel, "sent");
-		await deps.alerts
-			.recordTimeline(
-				tenant,
-				delivered.map((n) => ({
+		const events = deliveries.flatMap(({ sent }) =>
+			sent.map((n) => {
+				metrics.notified(tenant, n.channel, "sent");
+				return {
 					alertId: n.alertId,
 					type: "notified" as const,
 					at: now,
@@ -74,11 +84,12 @@ export function createOutbox(deps: OutboxDeps) {
 						pass: n.attempt + 1,
 						tier: n.tier + 1,
 						...(n.channel === "slack_channel" && { slackChannel: n.destination }),
-						...(delivered.length > 1 && { bundledWith: delivered.length - 1 }),
+						...(sent.length > 1 && { bundledWith: sent.length - 1 }),
 					},
-				})),
-			)
-			.catch((error) => deps.onError(error, "notification timeline"));
+				};
+			}),
+		);
+		await deps.alerts.recordTimeline(tenant, events).catch((error) => deps.onError(error, "notification timeline"));
 	}
 
 	/**
@@ -147,6 +158,7 @@ export function createOutbox(deps: OutboxDeps) {
 			);
 			if (next?.status === "pending") {
 				await setTimers(trx, [{ tenantId: tenant.id, kind: "notification", refId: next.id, dueAt: now }]);
+				requeued = true;
 			}
 		});
 		metrics.notified(tenant, notification.channel, "failed");
@@ -156,17 +168,21 @@ export function createOutbox(deps: OutboxDeps) {
 	 * Delivers a group of notifications for one destination and channel: one page, or one bundle
 	 * (a throttled number's held pages, which the lead's reply code or keypress acknowledges together).
 	 */
-	async function deliver(tenant: Tenant, group: Claimed[], claimedAt: Date) {
+	async function deliver(
+		tenant: Tenant,
+		group: Claimed[],
+		claimedAt: Date,
+	): Promise<{ sent: Notification[]; providerRef: string } | undefined> {
 		const notification = group[0]!.notification;
 		const all = group.map((c) => c.notification);
 		// A follow-up to the inbox is delivered by coming due.
-		if (notification.channel === "inbox") return finish(tenant, all, "inbox");
+		if (notification.channel === "inbox") return { sent: all, providerRef: "inbox" };
 		const channel = deps.channels[notification.channel];
 		if (!channel || !notification.destination) {
 			for (const n of all) await fallThrough(tenant, n, `${n.channel} is not available`);
-			return;
+			return undefined;
 		}
-		if (await heldByThrottle(tenant, all)) return;
+		if (await heldByThrottle(tenant, all)) return undefined;
 		const outgoing: OutgoingNotification = {
 			id: notification.id,
 			key: notification.key,
@@ -186,7 +202,7 @@ export function createOutbox(deps: OutboxDeps) {
 			const earlier = group.some((c) => c.inDoubt) ? await channel.findDelivered(outgoing) : undefined;
 			const delivery = earlier ?? (await channel.send(outgoing));
 			await prune(tenant, delivery);
-			await finish(tenant, all, delivery.providerRef);
+			return { sent: all, providerRef: delivery.providerRef };
 		} catch (error) {
 			await prune(tenant, error);
 			const message = error instanceof Error ? error.message : String(error);
@@ -208,6 +224,7 @@ export function createOutbox(deps: OutboxDeps) {
 					await fallThrough(tenant, n, message);
 				}
 			}
+			return undefined;
 		}
 	}
 
@@ -239,6 +256,7 @@ export function createOutbox(deps: OutboxDeps) {
 	/** Claims and delivers one batch of due notifications; true when more may be due. */
 	async function runOnce(): Promise<boolean> {
 		const started = clock.now();
+		requeued = false;
 		const timers = await leaseDue(db, "notification", started, LEASE_MS, BATCH);
 		if (timers.length === 0) return false;
 		const byTenant = new Map<string, Timer[]>();
@@ -257,16 +275,25 @@ export function createOutbox(deps: OutboxDeps) {
 					"notification",
 					ids.filter((id) => !live.has(id)),
 				);
-				await Promise.all(
+				const delivered = await Promise.all(
 					groupsOf(claimed).map((group) =>
-						deliver(tenant, group, started).catch((error) => deps.onError(error, "notification delivery")),
+						deliver(tenant, group, started).catch((error) => {
+							deps.onError(error, "notification delivery");
+							return undefined;
+						}),
 					),
+				);
+				// Recorded together: a worker dying before this leaves them 'sending', and the next one
+				// asks the provider before sending again.
+				await finish(
+					tenant,
+					delivered.filter((d) => d !== undefined),
 				);
 			}),
 		);
 		for (const timer of timers) metrics.lateness("notification", (started.getTime() - timer.dueAt.getTime()) / 1000);
 		metrics.cycle("notification", (clock.now().getTime() - started.getTime()) / 1000);
-		return timers.length === BATCH;
+		return timers.length === BATCH || requeued;
 	}
 
 	return { runOnce };

@@ -8,6 +8,7 @@
  *     { "channel": "D0ANN", "text": "[CRITICAL] Disk full on db-1", "blocks": [ …header, labels, buttons… ],
  *       "metadata": { "event_type": "opswatch_notification", "event_payload": { "key": "esc_1:0:1:ann:slack_dm" } } }
  */
+
 import {
 	LogLevel,
 	WebAPIHTTPError,
@@ -16,6 +17,7 @@ import {
 	WebAPIRequestError,
 	WebClient,
 } from "@slack/web-api";
+import { LRUCache } from "lru-cache";
 import { alertMessage } from "../slack/index.ts";
 import { type Channel, ChannelError, type Delivery, type OutgoingNotification } from "./channels.ts";
 
@@ -73,10 +75,17 @@ export function createSlackChannels(options: SlackChannelsOptions): { dm: Channe
 		}
 	}
 
+	// A user's DM channel never changes: open it once, not before every page (a storm would double
+	// the calls, and Slack rate-limits conversations.open).
+	const dmChannels = new LRUCache<string, string>({ max: 50_000 });
+
 	async function openDm(userId: string): Promise<string> {
+		const known = dmChannels.get(userId);
+		if (known) return known;
 		const result = await call("conversations.open", () => client.conversations.open({ users: userId }));
 		const id = result.channel?.id;
 		if (!id) throw new ChannelError("Slack conversations.open answered without a channel id", { retryable: true });
+		dmChannels.set(userId, id);
 		return id;
 	}
 

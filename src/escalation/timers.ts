@@ -52,16 +52,23 @@ export async function listDue(db: Db, kind: TimerKind, now: Date, limit: number)
 }
 
 /**
- * Locks a timer only if it is still due at the instant the caller read; undefined when another
- * worker holds it or has moved it (SKIP LOCKED: workers never wait on each other).
+ * Of timers this worker leased until `leaseEnd`, the ones it still holds: their `due_at` is still
+ * the lease's end (a lease that ran out and was taken by another worker has moved it). Locks them
+ * for the caller's transaction; SKIP LOCKED, so workers never wait on each other.
  */
-export async function claimTimer(trx: Db, timer: Timer): Promise<boolean> {
-	const { rows } = await sql`
-		select 1 from public.escalation_timers
-		where tenant_id = ${timer.tenantId} and kind = ${timer.kind} and ref_id = ${timer.refId}
-			and due_at = ${timer.dueAt}
+export async function stillLeased(
+	trx: Db,
+	tenantId: string,
+	kind: TimerKind,
+	refIds: string[],
+	leaseEnd: Date,
+): Promise<Set<string>> {
+	if (refIds.length === 0) return new Set();
+	const { rows } = await sql<{ ref_id: string }>`
+		select ref_id from public.escalation_timers
+		where tenant_id = ${tenantId} and kind = ${kind} and ref_id = any(${refIds}::uuid[]) and due_at = ${leaseEnd}
 		for update skip locked`.execute(trx);
-	return rows.length > 0;
+	return new Set(rows.map((row) => row.ref_id));
 }
 
 /**
