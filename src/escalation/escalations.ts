@@ -114,13 +114,28 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 	let stopped = true;
 	let retry: NodeJS.Timeout | undefined;
 
+	// Timeline entries are a record, not the page: the loops hand them off and go on with the next
+	// batch instead of waiting for them (settled() waits, for tests).
+	const timelineWrites = new Set<Promise<void>>();
+	const desk: AlertDesk = {
+		views: (tenant, ids) => deps.alerts.views(tenant, ids),
+		acknowledge: (tenant, id, by, via) => deps.alerts.acknowledge(tenant, id, by, via),
+		async recordTimeline(tenant, events) {
+			const write = deps.alerts
+				.recordTimeline(tenant, events)
+				.catch((error) => onError(error, "escalation timeline"))
+				.finally(() => timelineWrites.delete(write));
+			timelineWrites.add(write);
+		},
+	};
+
 	const engine = createEngine({
 		pushSubscriptionsOf: (tenant, memberIds) => push.subscriptionsOf(db, tenant.schema, memberIds),
 		db,
 		clock,
 		tenants: deps.tenants,
 		members: deps.members,
-		alerts: deps.alerts,
+		alerts: desk,
 		resolverFor: deps.resolverFor,
 		configured,
 		metrics: deps.metrics,
@@ -134,7 +149,7 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		clock,
 		tenantOf: engine.tenantOf,
 		members: deps.members,
-		alerts: deps.alerts,
+		alerts: desk,
 		channels: deps.channels,
 		configured,
 		metrics: deps.metrics,
@@ -410,6 +425,7 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 			for (let round = 0; round < 100; round++) {
 				await engineLoop?.idle();
 				await outboxLoop?.idle();
+				await Promise.all(timelineWrites);
 				const now = clock.now();
 				const due = await Promise.all([nextDue(db, "escalation"), nextDue(db, "notification")]);
 				if (due.every((at) => !at || at > now)) return;
