@@ -1,7 +1,8 @@
 /**
  * `npm run bench:escalation`: the escalation engine under a page storm, on real PostgreSQL + Redis.
  * One API process and two worker processes from dist/ (the heap bounds of `npm start`), Slack DMs
- * to a fake Slack Web API running inside this process (test/harness/fake-slack.ts).
+ * to a fake Slack Web API running inside this process (test/harness/fake-slack.ts), each worker
+ * through a pass-through proxy of its own (for the fault injection below).
  *
  * - setup per run, through the HTTP API: a fresh tenant, 150 members with a Slack id each, 50
  *   policies of three 2-second tiers (one distinct member each, Slack DM, no repeat, no emergency
@@ -12,11 +13,14 @@
  *   or sending, no active escalation), or 40 s after the last ingest (60 s in the fault run).
  * - lateness of a page: when the fake received it (its `ts`, taken from the clock at receipt) minus
  *   the instant it was due (escalation `started_at` + tier × 2 s, from PostgreSQL); first copy only.
- * - lost: expected pages (escalations × 3) the fake never received; duplicates: extra copies of a
+ * - lost: expected pages (3 per alert created) the fake never received; duplicates: extra copies of a
  *   page the fake had already received. Cross-checked against the outbox rows' statuses.
  * - runs: a small warm-up (JIT, pools), the clean run (both workers throughout), then the fault run
  *   (fresh tenant): one worker is killed with SIGKILL 3 s after the ingest finished, mid-way through
- *   the tiers, and restarted 5 s later (BENCH_RESTART_AFTER_MS=0: not restarted). Sends the killed
+ *   the tiers, and restarted 5 s later (BENCH_RESTART_AFTER_MS=0: not restarted). Each worker reaches
+ *   the fake through a proxy of its own; from half a second before the kill, the victim's proxy keeps
+ *   Slack's answers from it, and the kill waits until at least one page was posted but not answered:
+ *   the worker dies with pages sent but not marked sent (BENCH_HOLD=0: no holding). Sends the killed
  *   worker had claimed come due again when their 15 s lease ends: the fault run's lateness shows it.
  * - the peer in the same run is the clean run: the fault run's figures are also given as ratios to it.
  *
@@ -28,6 +32,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import { createInterface } from "node:readline";
 import { Redis } from "ioredis";
@@ -50,6 +55,16 @@ const cleanWaitMs = 40_000;
 const faultWaitMs = 60_000;
 const warmUpWaitMs = 20_000;
 const killAfterMs = 3000;
+/**
+ * Each worker reaches the fake Slack through a proxy of its own in this process. From holdLeadMs
+ * before the kill, the victim's proxy still forwards its calls (the fake records the messages) but
+ * holds back the answers, and the kill waits (up to killLatestMs after the ingest) until at least one
+ * posted message went unanswered: the worker surely dies with pages posted but not marked sent,
+ * which the outbox must reconcile instead of sending again. BENCH_HOLD=0 kills without holding.
+ */
+const holdAnswers = process.env.BENCH_HOLD !== "0";
+const holdLeadMs = 500;
+const killLatestMs = 8000;
 const globalTimeoutMs = 240_000;
 const slackToken = "xoxb-bench";
 // The heap bounds `npm start` and the README's production commands run with (ADR 0003).
@@ -168,6 +183,84 @@ function peakRssMiB(pid: number | undefined): number {
 	} catch {
 		return Number.NaN;
 	}
+}
+
+// --- A worker's way to the fake Slack ----------------------------------------------------------------
+
+interface SlackProxy {
+	/** Base URL for the worker's OPSWATCH_SLACK_API_URL. */
+	url: string;
+	/** From now on, forward calls but keep their answers from the worker. */
+	hold(): void;
+	/**
+	 * chat.postMessage calls made while holding that the fake answered (so recorded the message):
+	 * their answers never reached the worker. Counts calls still in flight at release too.
+	 */
+	unansweredPosts(): number;
+	/** Drops the held answers (the worker is gone) and forwards normally again. */
+	release(): void;
+}
+
+/** A pass-through HTTP proxy in front of the fake, one per worker, closed at the end. */
+async function startSlackProxy(target: string): Promise<SlackProxy> {
+	const upstream = new URL(target);
+	const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+	let holding = false;
+	let released = false;
+	let unanswered = 0;
+	const held: http.ServerResponse[] = [];
+	const server = http.createServer((req, res) => {
+		const chunks: Buffer[] = [];
+		req.on("data", (chunk: Buffer) => chunks.push(chunk));
+		req.on("end", () => {
+			const holdThis = holding;
+			const forward = http.request(
+				{
+					host: upstream.hostname,
+					port: upstream.port,
+					method: req.method,
+					path: req.url,
+					headers: { ...req.headers, host: upstream.host },
+					agent,
+				},
+				(answer) => {
+					const parts: Buffer[] = [];
+					answer.on("data", (chunk: Buffer) => parts.push(chunk));
+					answer.on("end", () => {
+						if (holdThis) {
+							if (req.url?.endsWith("/chat.postMessage") && answer.statusCode === 200) unanswered++;
+							if (released) res.destroy();
+							else held.push(res);
+							return;
+						}
+						res.writeHead(answer.statusCode ?? 502, answer.headers);
+						res.end(Buffer.concat(parts));
+					});
+				},
+			);
+			forward.on("error", () => res.destroy());
+			forward.end(Buffer.concat(chunks));
+		});
+	});
+	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+	const { port } = server.address() as net.AddressInfo;
+	cleanups.push(async () => {
+		server.closeAllConnections();
+		agent.destroy();
+		await new Promise<void>((resolve) => server.close(() => resolve()));
+	});
+	return {
+		url: `http://127.0.0.1:${port}${upstream.pathname}`,
+		hold: () => {
+			holding = true;
+		},
+		unansweredPosts: () => unanswered,
+		release: () => {
+			holding = false;
+			released = true;
+			for (const res of held.splice(0)) res.destroy();
+		},
+	};
 }
 
 // --- HTTP -----------------------------------------------------------------------------------------
@@ -319,11 +412,19 @@ interface RunResult {
 	sentNotReceived: number;
 	receivedNotSent: number;
 	retried: number;
+	/** conversations.history calls: reconciliations of in-doubt sends. */
+	historyReads: number;
+	/** Alerts of the run that never got an escalation: each is 3 lost pages. */
+	alertsWithoutEscalation: number;
 	completed: boolean;
 	waitedMs: number;
 	killedAtMs?: number;
 	restartedAtMs?: number;
 	atKill?: Record<string, number>;
+	/** Messages the killed worker had posted (the fake recorded them) without getting Slack's answer. */
+	unansweredAtKill?: number;
+	/** The same, counting calls that were on their way at the kill and reached the fake after it. */
+	unanswered?: number;
 }
 
 const summarize = (samples: number[]): Lateness => ({
@@ -357,7 +458,7 @@ async function runScenario(
 	count: number,
 	db: pg.Pool,
 	fake: FakeSlack,
-	fault?: { victim: Proc; restart: () => Promise<void> },
+	fault?: { victim: Proc; victimProxy: SlackProxy; restart: () => Promise<void> },
 ): Promise<RunResult> {
 	const runId = randomBytes(3).toString("hex");
 	const alerts = Array.from({ length: count }, (_, i) => ({
@@ -369,6 +470,7 @@ async function runScenario(
 		alerts.slice(b * alertsPerRequest, (b + 1) * alertsPerRequest),
 	);
 	const batchSentAt: number[] = [];
+	const firstRequest = fake.requests.length;
 	let created = 0;
 	const ingestStarted = Date.now();
 	await mapLimit(batches, concurrentRequests, async (batch, b) => {
@@ -391,6 +493,8 @@ async function runScenario(
 	let restartedAt: number | undefined;
 	let restarting: Promise<void> | undefined;
 	let atKill: Record<string, number> | undefined;
+	let holding = false;
+	let unansweredAtKill: number | undefined;
 	let completed = false;
 	let lastPoll = 0;
 	let lastProgress = Date.now();
@@ -404,14 +508,26 @@ async function runScenario(
 	};
 	while (Date.now() < deadline) {
 		const now = Date.now();
-		if (fault && killedAt === undefined && now >= ingestEnded + killAfterMs) {
+		if (fault && holdAnswers && !holding && now >= ingestEnded + killAfterMs - holdLeadMs) {
+			holding = true;
+			fault.victimProxy.hold();
+		}
+		if (
+			fault &&
+			killedAt === undefined &&
+			now >= ingestEnded + killAfterMs &&
+			(!holdAnswers || fault.victimProxy.unansweredPosts() > 0 || now >= ingestEnded + killLatestMs)
+		) {
 			fault.victim.peakRssMiB = peakRssMiB(fault.victim.child.pid);
 			fault.victim.expectedExit = true;
 			fault.victim.child.kill("SIGKILL");
 			killedAt = Date.now();
+			unansweredAtKill = fault.victimProxy.unansweredPosts();
+			fault.victimProxy.release();
 			atKill = await outboxCounts(db, tenant);
 			console.log(
-				`  SIGKILL ${fault.victim.name} at +${killedAt - ingestEnded} ms after the ingest; outbox then: ${JSON.stringify(atKill)}`,
+				`  SIGKILL ${fault.victim.name} at +${killedAt - ingestEnded} ms after the ingest, with ` +
+					`${unansweredAtKill} pages posted to Slack but not answered; outbox then: ${JSON.stringify(atKill)}`,
 			);
 		}
 		if (fault && killedAt !== undefined && restartAfterMs > 0 && !restarting && now >= killedAt + restartAfterMs) {
@@ -546,6 +662,16 @@ async function runScenario(
 	for (const e of escalationRows) escalationStatus[e.status] = (escalationStatus[e.status] ?? 0) + 1;
 
 	const missingEscalations = Math.max(0, created - escalationRows.length);
+	const { rows: orphanRows } = await db.query<{ n: number }>(
+		`select count(*)::int as n from ${tenant.schema}.alerts a
+		where a.labels ->> 'run' = $1
+			and not exists (select 1 from ${tenant.schema}.escalations e where e.alert_id = a.id)`,
+		[runId],
+	);
+	// In-doubt sends are reconciled by reading the DM's history before sending again.
+	const historyReads = fake.requests
+		.slice(firstRequest)
+		.filter((r) => r.method === "conversations.history" && tenant.channels.has(String(r.params.channel))).length;
 	return {
 		kind,
 		alerts: count,
@@ -570,9 +696,16 @@ async function runScenario(
 		sentNotReceived,
 		receivedNotSent,
 		retried,
+		historyReads,
+		alertsWithoutEscalation: orphanRows[0]?.n ?? 0,
 		completed,
 		waitedMs,
-		...(killedAt !== undefined && { killedAtMs: killedAt - ingestEnded, atKill }),
+		...(killedAt !== undefined && {
+			killedAtMs: killedAt - ingestEnded,
+			atKill,
+			unansweredAtKill,
+			unanswered: fault?.victimProxy.unansweredPosts(),
+		}),
 		...(restartedAt !== undefined && { restartedAtMs: restartedAt - ingestEnded }),
 	};
 }
@@ -596,8 +729,13 @@ function printRun(r: RunResult): void {
 	console.log(
 		`    ${r.notificationsPerS} notifications/s overall, ${r.tier1PerS}/s in the tier-1 burst; ` +
 			`outbox ${JSON.stringify(r.outbox)}, escalations ${JSON.stringify(r.escalationStatus)}, ` +
-			`${r.retried} rows tried more than once`,
+			`${r.retried} rows tried more than once, ${r.historyReads} in-doubt reconciliations (conversations.history)`,
 	);
+	if (r.alertsWithoutEscalation) {
+		console.log(
+			`    ${r.alertsWithoutEscalation} alerts never got an escalation (${r.alertsWithoutEscalation * tierCount} of the lost pages)`,
+		);
+	}
 	if (r.sentNotReceived || r.receivedNotSent) {
 		console.log(
 			`    outbox vs fake: ${r.sentNotReceived} rows 'sent' the fake never got, ${r.receivedNotSent} pages the fake got whose row is not 'sent'`,
@@ -643,10 +781,11 @@ async function main(): Promise<number> {
 	};
 	const api = start("api", "api", apiPort, env);
 	await waitReady(api);
-	const workers = [
-		start("worker-1", "worker", await freePort(), env),
-		start("worker-2", "worker", await freePort(), env),
-	];
+	const proxies = [await startSlackProxy(fake.url), await startSlackProxy(fake.url)];
+	const workers: Proc[] = [];
+	for (const [i, proxy] of proxies.entries()) {
+		workers.push(start(`worker-${i + 1}`, "worker", await freePort(), { ...env, OPSWATCH_SLACK_API_URL: proxy.url }));
+	}
 	await Promise.all(workers.map((w) => waitReady(w)));
 
 	const db = new pg.Pool({ connectionString: scratch.url, max: 2 });
@@ -672,8 +811,13 @@ async function main(): Promise<number> {
 	const victim = workers[0]!;
 	const fault = await runScenario("fault", faultTenant, escalationCount, db, fake, {
 		victim,
+		victimProxy: proxies[0]!,
 		restart: async () => {
-			const again = start(`${victim.name} (restarted)`, "worker", await freePort(), env);
+			const proxy = await startSlackProxy(fake.url);
+			const again = start(`${victim.name} (restarted)`, "worker", await freePort(), {
+				...env,
+				OPSWATCH_SLACK_API_URL: proxy.url,
+			});
 			workers.push(again);
 			await waitReady(again);
 		},
@@ -726,13 +870,17 @@ async function main(): Promise<number> {
 		fault_delivered: fault.delivered,
 		fault_expected: fault.expected,
 		fault_retried_rows: fault.retried,
+		fault_history_reads: fault.historyReads,
 		fault_outbox: fault.outbox,
 		fault_outbox_at_kill: fault.atKill ?? null,
+		fault_unanswered_posts_at_kill: fault.unansweredAtKill ?? null,
+		fault_unanswered_posts: fault.unanswered ?? null,
 		fault_killed_at_ms: fault.killedAtMs ?? null,
 		fault_restarted_at_ms: fault.restartedAtMs ?? null,
 		fault_to_clean_lateness_p50_ratio: ratio(fault.lateness.p50, clean.lateness.p50),
 		fault_to_clean_lateness_p99_ratio: ratio(fault.lateness.p99, clean.lateness.p99),
 		unexpected_messages: clean.unexpected + fault.unexpected,
+		alerts_without_escalation: clean.alertsWithoutEscalation + fault.alertsWithoutEscalation,
 		outbox_sent_not_received: clean.sentNotReceived + fault.sentNotReceived,
 		received_not_marked_sent: clean.receivedNotSent + fault.receivedNotSent,
 		runs_completed: clean.completed && fault.completed,
@@ -759,8 +907,10 @@ async function main(): Promise<number> {
 	row("  fired → received p99 ms", clean.delivery.p99, fault.delivery.p99);
 	row("notifications/s", clean.notificationsPerS, fault.notificationsPerS);
 	row("rows tried more than once", clean.retried, fault.retried);
+	row("in-doubt reconciliations", clean.historyReads, fault.historyReads);
 	console.log(
-		`  fault run: SIGKILL ${victim.name} at +${fault.killedAtMs} ms after the ingest` +
+		`  fault run: SIGKILL ${victim.name} at +${fault.killedAtMs} ms after the ingest, ` +
+			`${fault.unanswered} of its pages posted but unanswered (${fault.unansweredAtKill} of them answered by the fake before the kill)` +
 			(fault.restartedAtMs !== undefined ? `, restarted at +${fault.restartedAtMs} ms` : ", not restarted") +
 			`; its p99 lateness is ${results.fault_to_clean_lateness_p99_ratio} × the clean run's`,
 	);
@@ -797,6 +947,8 @@ async function main(): Promise<number> {
 			concurrent_requests: concurrentRequests,
 			warm_up_escalations: warmUpCount,
 			kill_after_ingest_ms: killAfterMs,
+			victim_answers_held_before_kill_ms: holdAnswers ? holdLeadMs : null,
+			kill_latest_after_ingest_ms: holdAnswers ? killLatestMs : null,
 			restart_after_kill_ms: restartAfterMs > 0 ? restartAfterMs : null,
 			wait_ms: { warm_up: warmUpWaitMs, clean: cleanWaitMs, fault: faultWaitMs },
 			node_flags: heap.join(" "),
