@@ -19,6 +19,7 @@ export {
 	type KnowledgeBaseSearcher,
 	type Responder,
 } from "./service.ts";
+export { pagingSeverities } from "./severity.ts";
 export type { Alert, AlertEvent } from "./store.ts";
 export {
 	type AlertSource,

@@ -18,8 +18,14 @@ import type { IncomingAlert, Severity } from "./types.ts";
 
 /** What the escalation domain offers the pipeline (it implements this; spec §4.1 "start escalation timer"). */
 export interface EscalationStarter {
-	/** Routes the alert to a policy by its labels and starts paging; a second start is harmless. */
-	start(tenant: TenantRef, alert: Pick<Alert, "id" | "fingerprint" | "severity" | "title" | "labels">): Promise<void>;
+	/**
+	 * Routes each alert to a policy by its labels and starts paging; a payload's alerts at once (an
+	 * alert storm must not cost a transaction per alert). A second start of an alert is harmless.
+	 */
+	start(
+		tenant: TenantRef,
+		alerts: Pick<Alert, "id" | "fingerprint" | "severity" | "title" | "labels">[],
+	): Promise<void>;
 	stop(tenant: TenantRef, alertId: string, reason: "acknowledged" | "resolved"): Promise<void>;
 }
 
@@ -282,19 +288,22 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		]);
 		const events: Record<string, unknown>[] = [];
 		const work: Promise<unknown>[] = [];
+		const paging: Parameters<EscalationStarter["start"]>[1] = [];
 		for (const row of opened) {
 			if (!row.inserted) continue;
 			events.push({ type: "alert.created", alertId: row.id, fingerprint: row.fingerprint, severity: row.severity });
 			if (pagingSeverities.has(row.severity)) {
-				const alert = {
+				paging.push({
 					id: row.id,
 					fingerprint: row.fingerprint,
 					severity: row.severity,
 					title: written.get(row.fingerprint)?.title ?? "",
 					labels: written.get(row.fingerprint)?.labels ?? {},
-				};
-				work.push(escalation.start(tenant, alert).catch((error) => onError(error, "escalation start")));
+				});
 			}
+		}
+		if (paging.length > 0) {
+			work.push(escalation.start(tenant, paging).catch((error) => onError(error, "escalation start")));
 		}
 		for (const row of resolved) {
 			events.push({ type: "alert.resolved", alertId: row.id, fingerprint: row.fingerprint });

@@ -1,4 +1,4 @@
-import type { AlertApi } from "../alert/index.ts";
+import { type AlertApi, pagingSeverities } from "../alert/index.ts";
 import type { AlertDesk } from "../escalation/index.ts";
 
 /**
@@ -7,6 +7,16 @@ import type { AlertDesk } from "../escalation/index.ts";
  */
 export function alertDesk(alerts: AlertApi, publicUrl: string): AlertDesk {
 	return {
+		async firingPaging(tenant, since, until) {
+			// `since` bounds last_seen; `until` bounds first_seen (a repeating alert stays recent).
+			const page = await alerts.list(tenant, {
+				status: ["firing"],
+				severity: [...pagingSeverities],
+				since,
+				limit: 1000,
+			});
+			return page.alerts.filter((alert) => alert.firstSeenAt <= until);
+		},
 		async views(tenant, alertIds) {
 			const found = await alerts.views(tenant, alertIds);
 			return new Map(

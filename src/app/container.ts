@@ -157,7 +157,7 @@ export async function createContainer({
 		bus,
 		dedup: createDedupWindow({ cache, windowMs: config.dedupWindowMs, onError: onError("dedup cache") }),
 		escalation: escalation ?? {
-			start: (tenant, alert) => escalations.start(tenant, alert),
+			start: (tenant, alerts) => escalations.start(tenant, alerts),
 			stop: (tenant, alertId, reason) => escalations.stop(tenant, alertId, reason),
 		},
 		knowledgeBase,

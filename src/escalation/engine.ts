@@ -18,6 +18,15 @@ import type { PushSubscriptionJson } from "./webpush.ts";
 
 /** What the engine needs of the alert domain: the alert as a page shows it, and its timeline. */
 export interface AlertDesk {
+	/**
+	 * Firing alerts of paging severity first seen in [since, until]: the sweep starts escalations for
+	 * those that have none (their start was lost to a crash or an overloaded database).
+	 */
+	firingPaging(
+		tenant: TenantRef,
+		since: Date,
+		until: Date,
+	): Promise<{ id: string; fingerprint: string; severity: string; title: string; labels: Record<string, string> }[]>;
 	/** Alerts as pages show them, by id; an alert that no longer exists is absent. */
 	views(tenant: TenantRef, alertIds: string[]): Promise<Map<string, { status: string; message: NotificationAlert }>>;
 	acknowledge(tenant: TenantRef, alertId: string, by: string, via: string): Promise<void>;

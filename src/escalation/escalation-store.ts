@@ -48,18 +48,26 @@ const escalationFromRow = (row: EscalationRow): Escalation => ({
 
 const table = (schema: string, name: string) => sql.table(`${schema}.${name}`);
 
-/** Starts an escalation; undefined when the alert already has one (a second start is harmless). */
-export async function insertEscalation(
+/** Starts escalations in one statement; an alert that already has one is skipped (a second start is harmless). */
+export async function insertEscalations(
 	db: Db,
 	schema: string,
-	input: { alertId: string; policyId: string; policy: PolicySnapshot; at: Date },
-): Promise<Escalation | undefined> {
+	inputs: { alertId: string; policyId: string; policy: PolicySnapshot; at: Date }[],
+): Promise<Escalation[]> {
+	if (inputs.length === 0) return [];
+	const values = inputs.map((i) => ({
+		alert_id: i.alertId,
+		policy_id: i.policyId,
+		policy: i.policy,
+		at: i.at.toISOString(),
+	}));
 	const { rows } = await sql<EscalationRow>`
 		insert into ${table(schema, "escalations")} (alert_id, policy_id, policy, next_action_at, started_at)
-		values (${input.alertId}, ${input.policyId}, ${jsonb(input.policy)}, ${input.at}, ${input.at})
+		select v.alert_id, v.policy_id, v.policy, v.at, v.at
+		from jsonb_to_recordset(${jsonb(values)}) as v (alert_id uuid, policy_id uuid, policy jsonb, at timestamptz)
 		on conflict (alert_id) do nothing
 		returning *`.execute(db);
-	return rows[0] && escalationFromRow(rows[0]);
+	return rows.map(escalationFromRow);
 }
 
 export async function findEscalation(db: Db, schema: string, id: string): Promise<Escalation | undefined> {
@@ -108,6 +116,14 @@ export async function advanceEscalations(db: Db, schema: string, moves: Move[]):
 		where e.id = v.id and e.status = 'active' and e.attempt = v.from_attempt and e.tier = v.from_tier
 		returning e.id`.execute(db);
 	return new Set(rows.map((row) => row.id));
+}
+
+/** Of these alerts, the ones that have an escalation (running or finished). */
+export async function alertsWithEscalation(db: Db, schema: string, alertIds: string[]): Promise<Set<string>> {
+	if (alertIds.length === 0) return new Set();
+	const { rows } = await sql<{ alert_id: string }>`
+		select alert_id from ${table(schema, "escalations")} where alert_id = any(${alertIds}::uuid[])`.execute(db);
+	return new Set(rows.map((row) => row.alert_id));
 }
 
 export async function findEscalationOfAlert(db: Db, schema: string, alertId: string): Promise<Escalation | undefined> {

@@ -3,7 +3,7 @@ import type { EscalationStarter, LabelMatcher } from "../alert/index.ts";
 import { matchesAll } from "../alert/index.ts";
 import type { EventBus } from "../platform/bus/index.ts";
 import type { Clock } from "../platform/clock.ts";
-import type { Db } from "../platform/db/index.ts";
+import { type Db, retrySerializable } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
 import { createLoop, type Loop } from "../platform/loop.ts";
 import type { MemberApi, TenantApi, TenantRef } from "../tenant/index.ts";
@@ -65,6 +65,8 @@ export interface EscalationApi extends EscalationStarter {
 	/** The worker's part: the tier loop and the delivery loop. */
 	startWorker(): Promise<void>;
 	stopWorker(): Promise<void>;
+	/** Runs the auditor now (it also runs in every worker every 30 s): starts escalations whose start was lost. */
+	audit(): Promise<void>;
 	/** Resolves when both loops are idle (tests, after moving the clock). */
 	settled(): Promise<void>;
 }
@@ -73,7 +75,7 @@ export interface EscalationServiceDeps {
 	db: Db;
 	clock: Clock;
 	bus: EventBus;
-	tenants: Pick<TenantApi, "findTenantById">;
+	tenants: Pick<TenantApi, "findTenantById" | "listTenants">;
 	members: Pick<MemberApi, "findMany" | "get">;
 	alerts: AlertDesk;
 	resolverFor(tenant: TenantRef): TargetResolver;
@@ -94,6 +96,10 @@ const BATCH = 200;
  */
 const ESCALATION_LEASE_MS = 5000;
 const RULES_TTL_MS = 2000;
+/** How often, how far back, and how soon after an alert the auditor looks for lost starts. */
+const SWEEP_EVERY_MS = 30_000;
+const SWEEP_WINDOW_MS = 24 * 3600_000;
+const SWEEP_GRACE_MS = 10_000;
 
 /** The person channels a set of senders makes usable; the inbox always is. */
 export function configuredChannels(channels: EscalationServiceDeps["channels"]): Set<PersonChannel> {
@@ -113,12 +119,14 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 	let unsubscribe: (() => Promise<void>) | undefined;
 	let stopped = true;
 	let retry: NodeJS.Timeout | undefined;
+	let sweeper: NodeJS.Timeout | undefined;
 
 	// Timeline entries are a record, not the page: the loops hand them off and go on with the next
 	// batch instead of waiting for them (settled() waits, for tests).
 	const timelineWrites = new Set<Promise<void>>();
 	const desk: AlertDesk = {
 		views: (tenant, ids) => deps.alerts.views(tenant, ids),
+		firingPaging: (tenant, since, until) => deps.alerts.firingPaging(tenant, since, until),
 		acknowledge: (tenant, id, by, via) => deps.alerts.acknowledge(tenant, id, by, via),
 		async recordTimeline(tenant, events) {
 			const write = deps.alerts
@@ -234,35 +242,86 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		return due.length === BATCH;
 	}
 
-	return {
-		async start(tenant, alert) {
+	/** Starts escalations for a payload's paging alerts: routes them, then one transaction for all. */
+	async function startEscalations(
+		tenant: TenantRef,
+		alerts: { id: string; labels: Record<string, string> }[],
+		{ recordUnrouted }: { recordUnrouted: boolean },
+	): Promise<number> {
+		const routed: { alertId: string; policy: Policy }[] = [];
+		const unrouted: string[] = [];
+		for (const alert of alerts) {
 			const policy = await policyFor(tenant, alert.labels);
-			if (!policy) {
-				await deps.alerts.recordTimeline(tenant, [
-					{
-						alertId: alert.id,
-						type: "escalated",
-						at: clock.now(),
-						details: { started: false, reason: "no escalation policy routes this alert: nobody was paged" },
-					},
-				]);
-				return;
-			}
-			const now = clock.now();
-			const started = await db.transaction().execute(async (trx) => {
-				const escalation = await escalations.insertEscalation(trx, tenant.schema, {
-					alertId: alert.id,
-					policyId: policy.id,
-					policy: snapshotOf(policy),
+			if (policy) routed.push({ alertId: alert.id, policy });
+			else unrouted.push(alert.id);
+		}
+		const now = clock.now();
+		if (unrouted.length > 0 && recordUnrouted) {
+			await deps.alerts.recordTimeline(
+				tenant,
+				unrouted.map((alertId) => ({
+					alertId,
+					type: "escalated" as const,
 					at: now,
-				});
-				if (escalation) {
-					await setTimers(trx, [{ tenantId: tenant.id, kind: "escalation", refId: escalation.id, dueAt: now }]);
-				}
-				return escalation;
-			});
-			if (started) wakeAll();
-		},
+					details: { started: false, reason: "no escalation policy routes this alert: nobody was paged" },
+				})),
+			);
+		}
+		if (routed.length === 0) return 0;
+		const started = await retrySerializable(() =>
+			db.transaction().execute(async (trx) => {
+				const inserted = await escalations.insertEscalations(
+					trx,
+					tenant.schema,
+					routed.map(({ alertId, policy }) => ({ alertId, policyId: policy.id, policy: snapshotOf(policy), at: now })),
+				);
+				await setTimers(
+					trx,
+					inserted.map((escalation) => ({
+						tenantId: tenant.id,
+						kind: "escalation" as const,
+						refId: escalation.id,
+						dueAt: now,
+					})),
+				);
+				return inserted;
+			}),
+		);
+		if (started.length > 0) wakeAll();
+		return started.length;
+	}
+
+	/**
+	 * The auditor: starts escalations that a crash or an overloaded database lost between an alert's
+	 * commit and its escalation's start. Firing paging alerts of the last day without one are started
+	 * now (late, and logged, rather than never).
+	 */
+	async function sweep(): Promise<void> {
+		const now = clock.now();
+		for (const tenant of await deps.tenants.listTenants()) {
+			const firing = await deps.alerts.firingPaging(
+				tenant,
+				new Date(now.getTime() - SWEEP_WINDOW_MS),
+				new Date(now.getTime() - SWEEP_GRACE_MS),
+			);
+			if (firing.length === 0) continue;
+			const have = await escalations.alertsWithEscalation(
+				db,
+				tenant.schema,
+				firing.map((a) => a.id),
+			);
+			const missing = firing.filter((a) => !have.has(a.id));
+			if (missing.length === 0) continue;
+			const started = await startEscalations(tenant, missing, { recordUnrouted: false });
+			if (started > 0) {
+				onError(new Error(`started ${started} escalations whose start had been lost`), `sweep of ${tenant.slug}`);
+			}
+		}
+	}
+
+	return {
+		audit: sweep,
+		start: (tenant, alerts) => startEscalations(tenant, alerts, { recordUnrouted: true }).then(() => {}),
 
 		stop: (tenant, alertId, reason) => engine.stop(tenant, alertId, reason),
 
@@ -410,11 +469,16 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 			};
 			stopped = false;
 			subscribe();
+			const audit = () => sweep().catch((error) => onError(error, "escalation sweep"));
+			void audit();
+			sweeper = setInterval(audit, SWEEP_EVERY_MS);
+			sweeper.unref?.();
 		},
 
 		async stopWorker() {
 			stopped = true;
 			clearTimeout(retry);
+			clearInterval(sweeper);
 			await unsubscribe?.();
 			await Promise.all([engineLoop?.stop(), outboxLoop?.stop()]);
 		},

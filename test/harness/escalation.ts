@@ -8,8 +8,10 @@ export function recordingEscalation() {
 	const started: { tenant: string; alertId: string; severity: string; title: string }[] = [];
 	const stopped: { tenant: string; alertId: string; reason: string }[] = [];
 	const starter: EscalationStarter = {
-		async start(tenant, alert) {
-			started.push({ tenant: tenant.slug, alertId: alert.id, severity: alert.severity, title: alert.title });
+		async start(tenant, alerts) {
+			for (const alert of alerts) {
+				started.push({ tenant: tenant.slug, alertId: alert.id, severity: alert.severity, title: alert.title });
+			}
 		},
 		async stop(tenant, alertId, reason) {
 			stopped.push({ tenant: tenant.slug, alertId, reason });

@@ -292,3 +292,40 @@ describe(`throttling a phone in an alert storm (${backendName})`, () => {
 		]);
 	});
 });
+
+describe(`the auditor (${backendName})`, () => {
+	it("starts the escalation of a paging alert whose start was lost, once", async () => {
+		// An app whose ingest pipeline never starts escalations stands for a crash between an alert's
+		// commit and its escalation's start; its worker's auditor must page anyway.
+		const lossy = await startTestApp({ clock, escalation: { start: async () => {}, stop: async () => {} } });
+		try {
+			const t = await lossy.newTenant("lossy");
+			const request = (method: string, path: string, json?: unknown) =>
+				lossy.request(method, path, { key: t.adminKey, ...(json !== undefined && { json }) });
+			const member = await request("POST", "/api/v1/members", { name: "Ada", email: "a@example.com", timeZone: "UTC" });
+			const policy = await request("POST", "/api/v1/escalation-policies", {
+				name: "inbox",
+				tiers: [
+					{ timeoutSeconds: 300, targets: [{ type: "member", memberId: member.body.member.id, channels: ["inbox"] }] },
+				],
+			});
+			await request("PUT", "/api/v1/escalation-routes", { routes: [], defaultPolicyId: policy.body.policy.id });
+			const fired = await request("POST", "/api/v1/webhooks/generic", { title: "Lost start", severity: "critical" });
+			const alertId = fired.body.alerts[0].alertId;
+			const escalations = lossy.running.container.escalations;
+			await escalations.audit();
+			// Too fresh: the ingest path may still be starting it.
+			expect((await request("GET", `/api/v1/alerts/${alertId}/escalation`)).status).toBe(404);
+
+			clock.advance("11s");
+			await escalations.audit();
+			await escalations.audit();
+			await escalations.settled();
+			const escalation = (await request("GET", `/api/v1/alerts/${alertId}/escalation`)).body;
+			expect(escalation.escalation.status).toBe("active");
+			expect(escalation.notifications).toMatchObject([{ channel: "inbox", status: "sent", tier: 1 }]);
+		} finally {
+			await lossy.close();
+		}
+	});
+});
