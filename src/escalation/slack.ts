@@ -18,6 +18,7 @@ import {
 	WebClient,
 } from "@slack/web-api";
 import { LRUCache } from "lru-cache";
+import { leanFetch } from "../platform/lean-fetch.ts";
 import { alertMessage } from "../slack/index.ts";
 import { type Channel, ChannelError, type Delivery, type OutgoingNotification } from "./channels.ts";
 
@@ -64,6 +65,8 @@ export function createSlackChannels(options: SlackChannelsOptions): { dm: Channe
 		// Failures come back as ChannelErrors for the outbox to log; the SDK's own warnings would
 		// only repeat them on stderr.
 		logLevel: LogLevel.ERROR,
+		// Pages go out in bursts: undici's fetch cost more CPU than everything else a worker does.
+		fetch: leanFetch,
 	});
 
 	/** Runs one Web API call, turning whatever it throws into a ChannelError. */
