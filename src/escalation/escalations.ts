@@ -6,6 +6,7 @@ import type { Clock } from "../platform/clock.ts";
 import { type Db, retrySerializable } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
 import { createLoop, type Loop } from "../platform/loop.ts";
+import { inSpan } from "../platform/tracing.ts";
 import type { MemberApi, TenantApi, TenantRef } from "../tenant/index.ts";
 import { type Actor, writeAudit } from "../tenant/index.ts";
 import type { Channel } from "./channels.ts";
@@ -237,7 +238,9 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		const started = clock.now();
 		const due = await leaseDue(db, "escalation", started, ESCALATION_LEASE_MS, BATCH);
 		if (due.length === 0) return false;
-		await engine.fireBatch(due, new Date(started.getTime() + ESCALATION_LEASE_MS));
+		await inSpan("escalation.tiers", { tiers: due.length }, () =>
+			engine.fireBatch(due, new Date(started.getTime() + ESCALATION_LEASE_MS)),
+		);
 		deps.metrics.cycle("escalation", (clock.now().getTime() - started.getTime()) / 1000);
 		return due.length === BATCH;
 	}

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../platform/clock.ts";
 import type { Db } from "../platform/db/index.ts";
+import { inSpan } from "../platform/tracing.ts";
 import type { MemberApi, Tenant } from "../tenant/index.ts";
 import { type Channel, ChannelError, type OutgoingNotification } from "./channels.ts";
 import { fallbackFor } from "./contacts.ts";
@@ -259,6 +260,10 @@ export function createOutbox(deps: OutboxDeps) {
 		requeued = false;
 		const timers = await leaseDue(db, "notification", started, LEASE_MS, BATCH);
 		if (timers.length === 0) return false;
+		return inSpan("escalation.notifications", { notifications: timers.length }, () => deliverLeased(timers, started));
+	}
+
+	async function deliverLeased(timers: Timer[], started: Date): Promise<boolean> {
 		const byTenant = new Map<string, Timer[]>();
 		for (const timer of timers) byTenant.set(timer.tenantId, [...(byTenant.get(timer.tenantId) ?? []), timer]);
 		await Promise.all(

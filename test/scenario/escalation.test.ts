@@ -178,5 +178,14 @@ describe(`escalation of a critical alert, spec §4.2 (${backendName})`, () => {
 		expect(pages.filter((n: any) => n.status !== "sent").map((n: any) => [n.status, n.memberId, n.channel])).toEqual([
 			["cancelled", ids.bob, "sms"],
 		]);
+
+		// What Prometheus sees: two tiers fired, two Slack DMs, a response after tier 2, nothing overdue.
+		const metrics = (await app.request("GET", "/metrics")).text;
+		const slug = tenant.slug;
+		expect(metrics).toContain(`opswatch_alerts_escalated_total{tenant="${slug}",tier="1"} 1`);
+		expect(metrics).toContain(`opswatch_alerts_escalated_total{tenant="${slug}",tier="2"} 1`);
+		expect(metrics).toContain(`opswatch_slack_notifications_total{tenant="${slug}",type="dm"} 2`);
+		expect(metrics).toContain(`opswatch_escalation_response_time_seconds_count{tenant="${slug}",tier="2"} 1`);
+		expect(metrics).toMatch(/^opswatch_escalation_overdue_timers 0$/m);
 	});
 });
