@@ -186,6 +186,7 @@ export async function createContainer({
 		metrics: createEscalationMetrics(metrics.registry, () => countOverdue(database.db, clock.now(), 5000)),
 		onError: (error, context) =>
 			logger.error({ err: error, component: "escalation", context }, `escalation: ${context} failed`),
+		notice: (fields, message) => logger.info({ component: "escalation", ...fields }, message),
 	});
 
 	return {

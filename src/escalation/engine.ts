@@ -48,6 +48,8 @@ export interface EngineDeps {
 	metrics: EscalationMetrics;
 	/** Each member's Web Push subscriptions. */
 	pushSubscriptionsOf(tenant: Tenant, memberIds: string[]): Promise<Map<string, PushSubscriptionJson[]>>;
+	/** Tells the operator's log what a tier did (who, how; never a phone number or Slack id). */
+	notice(fields: Record<string, unknown>, message: string): void;
 	/** Called after notifications were queued, so the outbox sends them at once. */
 	queued(): void;
 	onError(error: unknown, context: string): void;
@@ -292,6 +294,16 @@ export function createEngine(deps: EngineDeps) {
 		for (const w of fired) {
 			metrics.lateness("escalation", (now.getTime() - w.at.getTime()) / 1000);
 			if (w.action.kind === "tier") metrics.tierFired(tenant, w.action.tier);
+			deps.notice(
+				{
+					tenant: tenant.slug,
+					alert_id: w.escalation.alertId,
+					policy: w.escalation.policy.name,
+					...(w.action.kind === "tier" ? { pass: w.action.attempt + 1, tier: w.action.tier + 1 } : { exhausted: true }),
+					pages: w.notes,
+				},
+				w.action.kind === "tier" ? "escalation tier fired" : "escalation exhausted",
+			);
 		}
 		await alerts
 			.recordTimeline(

@@ -85,6 +85,8 @@ export interface EscalationServiceDeps {
 	alertsUrl: string;
 	metrics: EscalationMetrics;
 	onError(error: unknown, context: string): void;
+	/** The operator's log, for what the engine did. */
+	notice(fields: Record<string, unknown>, message: string): void;
 	/** Longest sleep between cycles when no wake-up arrives: a safety net, not the schedule. */
 	maxSleepMs?: number;
 }
@@ -149,9 +151,11 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		configured,
 		metrics: deps.metrics,
 		queued: () => outboxLoop?.wake(),
+		notice: deps.notice,
 		onError,
 	});
 	const delivery = createOutbox({
+		notice: deps.notice,
 		pruneEndpoints: (tenant, endpoints) => push.deleteEndpoints(db, tenant.schema, endpoints),
 		alertsUrl: deps.alertsUrl,
 		db,

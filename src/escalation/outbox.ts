@@ -30,6 +30,8 @@ export interface OutboxDeps {
 	pruneEndpoints(tenant: Tenant, endpoints: string[]): Promise<void>;
 	metrics: EscalationMetrics;
 	onError(error: unknown, context: string): void;
+	/** The operator's log (no destinations: never a phone number or Slack id). */
+	notice(fields: Record<string, unknown>, message: string): void;
 }
 
 /**
@@ -163,6 +165,19 @@ export function createOutbox(deps: OutboxDeps) {
 			}
 		});
 		metrics.notified(tenant, notification.channel, "failed");
+		deps.notice(
+			{
+				tenant: tenant.slug,
+				alert_id: notification.alertId,
+				member_id: notification.memberId,
+				channel: notification.channel,
+				error,
+				next: route?.channel ?? null,
+			},
+			route
+				? `page failed on ${notification.channel}, trying ${route.channel}`
+				: `page failed on ${notification.channel}`,
+		);
 	}
 
 	/**

@@ -38,6 +38,7 @@ beforeAll(async () => {
 	app = await startTestApp({
 		clock,
 		reachable: true,
+		captureLogs: true,
 		env: {
 			OPSWATCH_SLACK_BOT_TOKEN: SLACK_TOKEN,
 			OPSWATCH_SLACK_API_URL: slack.url,
@@ -187,5 +188,20 @@ describe(`escalation of a critical alert, spec §4.2 (${backendName})`, () => {
 		expect(metrics).toContain(`opswatch_slack_notifications_total{tenant="${slug}",type="dm"} 2`);
 		expect(metrics).toContain(`opswatch_escalation_response_time_seconds_count{tenant="${slug}",tier="2"} 1`);
 		expect(metrics).toMatch(/^opswatch_escalation_overdue_timers 0$/m);
+
+		// The operator's log says who was paged how, and never a phone number, Slack id or credential.
+		const fired = app.logs.filter((line) => line.includes("escalation tier fired")).map((line) => JSON.parse(line));
+		expect(fired.map((entry) => [entry.tier, entry.pages.map((p: any) => `${p.member}:${p.channel}`)])).toEqual([
+			[1, ["ada:slack_dm", "ada:push", "ada:sms"]],
+			[2, ["bob:slack_dm", "bob:phone", "bob:sms"]],
+		]);
+		const everything = app.logs.join("\n");
+		for (const secret of [
+			...Object.values(people).flatMap((p) => [p.phone, p.slack]),
+			SLACK_TOKEN,
+			TWILIO.authToken,
+		]) {
+			expect(everything).not.toContain(secret);
+		}
 	});
 });
