@@ -196,11 +196,7 @@ describe(`escalation of a critical alert, spec §4.2 (${backendName})`, () => {
 			[2, ["bob:slack_dm", "bob:phone", "bob:sms"]],
 		]);
 		const everything = app.logs.join("\n");
-		for (const secret of [
-			...Object.values(people).flatMap((p) => [p.phone, p.slack]),
-			SLACK_TOKEN,
-			TWILIO.authToken,
-		]) {
+		for (const secret of [...Object.values(people).flatMap((p) => [p.phone, p.slack]), SLACK_TOKEN, TWILIO.authToken]) {
 			expect(everything).not.toContain(secret);
 		}
 	});
