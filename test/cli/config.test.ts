@@ -63,6 +63,28 @@ describe.concurrent("opswatch check-config", () => {
 			max_alerts_per_request: 1000,
 			otlp_endpoint: null,
 			shutdown_timeout_ms: 10000,
+			public_url: null,
+			provider_timeout_ms: 10000,
+			// Providers not configured: nothing of theirs is in use.
+			slack_bot_token: null,
+			slack_api_url: null,
+			twilio_account_sid: null,
+			twilio_auth_token: null,
+			twilio_from_number: null,
+			twilio_api_url: null,
+			vonage_application_id: null,
+			vonage_private_key_file: null,
+			vonage_api_key: null,
+			vonage_api_secret: null,
+			vonage_signature_secret: null,
+			vonage_sms_signature_method: null,
+			vonage_from_number: null,
+			vonage_api_url: null,
+			vonage_sms_url: null,
+			vapid_public_key: null,
+			vapid_private_key: null,
+			vapid_subject: null,
+			webpush_allow_http: false,
 		});
 	});
 
@@ -90,18 +112,31 @@ describe.concurrent("opswatch check-config", () => {
 		OPSWATCH_DATABASE_URL: "postgres://ops:s3cretpw@db.example/ops",
 		OPSWATCH_REDIS_URL: "redis://:r3dispw@cache.example:6379",
 		OPSWATCH_ADMIN_TOKEN: "adm1nT0ken-0123456789abcdefghijklmnopqrs",
+		OPSWATCH_SLACK_BOT_TOKEN: "xoxb-sl4ck-secret-token",
+		OPSWATCH_TWILIO_ACCOUNT_SID: `AC${"0f".repeat(16)}`,
+		OPSWATCH_TWILIO_AUTH_TOKEN: "tw1lio-auth-token-secret",
+		OPSWATCH_TWILIO_FROM_NUMBER: "+4930999888777",
 	};
 
 	it("never prints a secret, but keeps the host names", { timeout: 60_000 }, async () => {
 		expect(secrets.OPSWATCH_ADMIN_TOKEN).toHaveLength(40);
 		const result = await runCli(["check-config"], { env: secrets });
 		expect(result.code, result.stderr).toBe(0);
-		for (const secret of ["s3cretpw", "r3dispw", secrets.OPSWATCH_ADMIN_TOKEN]) {
+		for (const secret of [
+			"s3cretpw",
+			"r3dispw",
+			secrets.OPSWATCH_ADMIN_TOKEN,
+			secrets.OPSWATCH_SLACK_BOT_TOKEN,
+			secrets.OPSWATCH_TWILIO_AUTH_TOKEN,
+			secrets.OPSWATCH_TWILIO_FROM_NUMBER,
+		]) {
 			expect(result.stdout).not.toContain(secret);
 			expect(result.stderr).not.toContain(secret);
 		}
 		const config = JSON.parse(result.stdout);
 		expect(config.admin_token).toBe("<redacted>");
+		expect(config.slack_bot_token).toBe("<redacted>");
+		expect(config.twilio_account_sid).toBe(secrets.OPSWATCH_TWILIO_ACCOUNT_SID);
 		expect(config.database_url).toContain("ops:");
 		expect(config.database_url).toContain("@db.example/ops");
 		expect(config.redis_url).toContain("@cache.example:6379");
