@@ -119,6 +119,12 @@ export const settings = {
 		help: "Slack bot token for DMs and channel posts. Unset: Slack pages go to the in-app inbox.",
 		secret: true,
 	},
+	slack_signing_secret: {
+		env: "OPSWATCH_SLACK_SIGNING_SECRET",
+		schema: z.string().min(16).optional(),
+		help: "The Slack app's signing secret: verifies X-Slack-Signature on /api/v1/slack/*. With the bot token, the alert message's buttons work.",
+		secret: true,
+	},
 	slack_api_url: {
 		env: "OPSWATCH_SLACK_API_URL",
 		schema: urlWithScheme(["http:", "https:"], "HTTP(S)").default("https://slack.com/api/"),
@@ -264,7 +270,9 @@ export interface Config {
 	readonly shutdownTimeoutMs: number;
 	readonly publicUrl: string | undefined;
 	readonly providerTimeoutMs: number;
-	readonly slack: { readonly botToken: string; readonly apiUrl: string } | undefined;
+	readonly slack:
+		| { readonly botToken: string; readonly apiUrl: string; readonly signingSecret: string | undefined }
+		| undefined;
 	readonly twilio:
 		| {
 				readonly accountSid: string;
@@ -365,6 +373,11 @@ export function loadConfig(sources: ConfigSources): Config {
 		throw new ConfigError(`Invalid configuration:\n  ${problems.join("\n  ")}`);
 	}
 	const c = parsed.data;
+	if (c.slack_signing_secret && !c.slack_bot_token) {
+		throw new ConfigError(
+			"Invalid configuration:\n  OPSWATCH_SLACK_SIGNING_SECRET needs OPSWATCH_SLACK_BOT_TOKEN as well (the bot updates the messages people click)",
+		);
+	}
 	if (c.twilio_account_sid && c.vonage_application_id) {
 		throw new ConfigError(
 			"Invalid configuration:\n  Twilio and Vonage are both configured: phone and SMS pages use one provider; unset one",
@@ -388,7 +401,9 @@ export function loadConfig(sources: ConfigSources): Config {
 		shutdownTimeoutMs: c.shutdown_timeout_ms,
 		publicUrl: c.public_url?.replace(/\/+$/, ""),
 		providerTimeoutMs: c.provider_timeout_ms,
-		slack: c.slack_bot_token ? { botToken: c.slack_bot_token, apiUrl: c.slack_api_url } : undefined,
+		slack: c.slack_bot_token
+			? { botToken: c.slack_bot_token, apiUrl: c.slack_api_url, signingSecret: c.slack_signing_secret }
+			: undefined,
 		twilio: group(
 			"Twilio",
 			{
@@ -496,6 +511,7 @@ export function redactedConfig(config: Config): Record<string, unknown> {
 		provider_timeout_ms: config.providerTimeoutMs,
 		slack_bot_token: config.slack ? "<redacted>" : null,
 		slack_api_url: config.slack?.apiUrl ?? null,
+		slack_signing_secret: config.slack?.signingSecret ? "<redacted>" : null,
 		twilio_account_sid: config.twilio?.accountSid ?? null,
 		twilio_auth_token: config.twilio ? "<redacted>" : null,
 		twilio_from_number: config.twilio ? "<redacted>" : null,

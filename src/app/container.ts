@@ -34,6 +34,7 @@ import { createMetrics, type Metrics } from "../platform/metrics.ts";
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from "../platform/ratelimit/index.ts";
 import { createRedisClient } from "../platform/redis.ts";
 import { createRosterService, type RosterApi } from "../roster/index.ts";
+import { createInteractions, createSlackOutbound, type Interactions } from "../slack/index.ts";
 import { createMemberService, createTenantService, type MemberApi, type TenantApi } from "../tenant/index.ts";
 import { alertDesk } from "./alert-desk.ts";
 import type { Config } from "./config.ts";
@@ -58,6 +59,8 @@ export interface Container {
 	rosters: RosterApi;
 	policies: PolicyApi;
 	escalations: EscalationApi;
+	/** The alert message's buttons, when the Slack app (signing secret and bot token) is configured. */
+	slackInteractions: Interactions | undefined;
 	/** OpsWatch's external address (links in pages, provider callbacks). */
 	publicUrl: string;
 	readiness: ReadinessCheck[];
@@ -189,6 +192,23 @@ export async function createContainer({
 		notice: (fields, message) => logger.info({ component: "escalation", ...fields }, message),
 	});
 
+	const slackInteractions = config.slack?.signingSecret
+		? createInteractions({
+				alerts,
+				members,
+				tenants,
+				cache,
+				slack: createSlackOutbound({
+					token: config.slack.botToken,
+					apiUrl: config.slack.apiUrl,
+					timeoutMs: config.providerTimeoutMs,
+				}),
+				publicUrl,
+				onError: (error, context) =>
+					logger.error({ err: error, component: "slack", context }, `slack: ${context} failed`),
+			})
+		: undefined;
+
 	return {
 		config,
 		logger,
@@ -207,6 +227,7 @@ export async function createContainer({
 		rosters,
 		policies,
 		escalations,
+		slackInteractions,
 		publicUrl,
 		readiness,
 		async close() {

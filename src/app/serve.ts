@@ -134,6 +134,10 @@ export async function startServer(
 							escalations: container.escalations,
 							twilio: config.twilio && { authToken: config.twilio.authToken, publicUrl: container.publicUrl },
 							webPush: config.webPush && { publicKey: config.webPush.publicKey, allowHttp: config.webPush.allowHttp },
+							slack:
+								config.slack?.signingSecret && container.slackInteractions
+									? { signingSecret: config.slack.signingSecret, interactions: container.slackInteractions }
+									: undefined,
 							vonage: config.vonage && {
 								signatureSecret: config.vonage.signatureSecret,
 								smsSignatureMethod: config.vonage.smsSignatureMethod,

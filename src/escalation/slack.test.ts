@@ -60,7 +60,8 @@ describe("Slack DM channel", () => {
 			expect.objectContaining({
 				type: "actions",
 				elements: expect.arrayContaining([
-					expect.objectContaining({ action_id: "alert_acknowledge", value: "al_42", style: "primary" }),
+					// The button names the tenant and the alert, so a click needs no lookup across tenants.
+					expect.objectContaining({ action_id: "alert_acknowledge", value: "t_1:al_42", style: "primary" }),
 				]),
 			}),
 		);

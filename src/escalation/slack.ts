@@ -93,7 +93,7 @@ export function createSlackChannels(options: SlackChannelsOptions): { dm: Channe
 	}
 
 	async function post(channel: string, n: OutgoingNotification): Promise<Delivery> {
-		const message = alertMessage(n.alert);
+		const message = alertMessage(n.alert, { tenantId: n.tenant.id });
 		const result = await call("chat.postMessage", () =>
 			client.chat.postMessage({
 				channel,

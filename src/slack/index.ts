@@ -1,5 +1,7 @@
-/** The Slack domain: messages, and later interactivity and signature checks. Other code imports only this. */
+/** The Slack domain: messages, signed requests from Slack, the alert buttons. Other code imports only this. */
 
+export { slackRoutes } from "./handler.ts";
+export { type BlockAction, createInteractions, type InteractionDeps, type Interactions } from "./interactions.ts";
 export {
 	ALERT_ACTIONS,
 	type AlertMessageOptions,
@@ -7,7 +9,10 @@ export {
 	escapeText,
 	MAX_LABELS,
 	markdownToMrkdwn,
+	parseAlertButtonValue,
 	type SlackAlert,
 	type SlackMessage,
 	truncateMrkdwn,
 } from "./messages.ts";
+export { createSlackOutbound } from "./outbound.ts";
+export { slackSignature, slackSignatureProblem } from "./signature.ts";

@@ -1,6 +1,13 @@
 import type { ActionsBlock, KnownBlock, SectionBlock } from "@slack/web-api";
 import { describe, expect, it } from "vitest";
-import { ALERT_ACTIONS, alertMessage, markdownToMrkdwn, type SlackAlert, truncateMrkdwn } from "./messages.ts";
+import {
+	ALERT_ACTIONS,
+	alertMessage,
+	markdownToMrkdwn,
+	parseAlertButtonValue,
+	type SlackAlert,
+	truncateMrkdwn,
+} from "./messages.ts";
 
 const alert = (overrides: Partial<SlackAlert> = {}): SlackAlert => ({
 	id: "al_123",
@@ -140,5 +147,38 @@ describe("truncateMrkdwn", () => {
 		["never inside a link", "see <https://x.example|x>", 12, "see …"],
 	])("%s", (_name, text, limit, expected) => {
 		expect(truncateMrkdwn(text, limit)).toBe(expected);
+	});
+});
+
+describe("the alert message after someone acted", () => {
+	const tenantId = "6aa0dd16-5a3e-471a-ba46-894dd4240b32";
+	const alertId = "07c3942d-3a38-4532-bcd9-0364db06dccf";
+	const actionsOf = (blocks: KnownBlock[]) =>
+		(blocks.find((b) => b.type === "actions") as ActionsBlock).elements.map((e) =>
+			"action_id" in e ? e.action_id : "",
+		);
+
+	it.each([
+		[undefined, [ALERT_ACTIONS.acknowledge, ALERT_ACTIONS.resolve, ALERT_ACTIONS.view], undefined],
+		["acknowledged", [ALERT_ACTIONS.resolve, ALERT_ACTIONS.view], "Acknowledged by Ada & Co"],
+		["resolved", [ALERT_ACTIONS.view], "Resolved by Ada & Co"],
+	] as const)("%s: shows the buttons that still make sense, and who acted", (status, buttons, shown) => {
+		const { blocks } = alertMessage(alert({ id: alertId }), {
+			tenantId,
+			...(status && { state: { status, by: "Ada & Co" } }),
+		});
+		expect(actionsOf(blocks)).toEqual(buttons);
+		const text = JSON.stringify(blocks);
+		if (shown) expect(text).toContain(shown.replace("&", "&amp;"));
+		expect((blocks.find((b) => b.type === "actions") as ActionsBlock).elements[0]).toMatchObject({
+			value: `${tenantId}:${alertId}`,
+		});
+	});
+
+	it("reads a button's value back, and nothing else", () => {
+		expect(parseAlertButtonValue(`${tenantId}:${alertId}`)).toEqual({ tenantId, alertId });
+		for (const value of [alertId, `${tenantId}:`, `${tenantId}:${alertId}:x`, "drop table"]) {
+			expect(parseAlertButtonValue(value)).toBeUndefined();
+		}
 	});
 });

@@ -40,6 +40,19 @@ export interface SlackMessage {
 export interface AlertMessageOptions {
 	/** Where in its escalation this page is: shown so a responder knows who else was paged. */
 	escalation?: { tier: number; attempt: number };
+	/**
+	 * The tenant the alert belongs to: the buttons carry it (`<tenant id>:<alert id>`), so a click
+	 * names the alert without a lookup across tenants.
+	 */
+	tenantId?: string;
+	/** Shown once someone acted: who, and the buttons that still make sense. */
+	state?: { status: "acknowledged" | "resolved"; by: string };
+}
+
+/** What a button's value names: the tenant and the alert. */
+export function parseAlertButtonValue(value: string): { tenantId: string; alertId: string } | undefined {
+	const match = /^([0-9a-f-]{36}):([0-9a-f-]{36})$/.exec(value);
+	return match ? { tenantId: match[1]!, alertId: match[2]! } : undefined;
 }
 
 /** Action ids of the alert message's buttons, which the interactivity handler dispatches on. */
@@ -84,7 +97,12 @@ export function alertMessage(alert: SlackAlert, options: AlertMessageOptions = {
 		const { tier, attempt } = options.escalation;
 		blocks.push(context(`Escalation tier ${tier}${attempt > 1 ? ` · attempt ${attempt}` : ""}`));
 	}
-	blocks.push(alertActions(alert));
+	if (options.state) {
+		const mark = options.state.status === "acknowledged" ? ":eyes: Acknowledged" : ":white_check_mark: Resolved";
+		blocks.push(context(`${mark} by ${escapeText(options.state.by)}`));
+	}
+	const value = options.tenantId ? `${options.tenantId}:${alert.id}` : alert.id;
+	blocks.push(alertActions(alert, value, options.state?.status));
 
 	return { text: `[${escapeText(severity)}] ${escapeText(alert.title)}`, blocks };
 }
@@ -161,31 +179,33 @@ function link(url: string, text: string): string {
 	return `<${escapeText(url).replaceAll("|", "%7C")}|${escapeText(text)}>`;
 }
 
-function alertActions(alert: SlackAlert): ActionsBlock {
-	return {
-		type: "actions",
-		elements: [
-			{
-				type: "button",
-				action_id: ALERT_ACTIONS.acknowledge,
-				text: { type: "plain_text", text: "Acknowledge" },
-				value: alert.id,
-				style: "primary",
-			},
-			{
-				type: "button",
-				action_id: ALERT_ACTIONS.resolve,
-				text: { type: "plain_text", text: "Resolve" },
-				value: alert.id,
-				style: "danger",
-			},
-			{
-				type: "button",
-				action_id: ALERT_ACTIONS.view,
-				text: { type: "plain_text", text: "View" },
-				url: alert.url,
-				value: alert.id,
-			},
-		],
-	};
+/** Acknowledge while nobody has; Resolve until someone has; View always. */
+function alertActions(alert: SlackAlert, value: string, status?: "acknowledged" | "resolved"): ActionsBlock {
+	const elements: ActionsBlock["elements"] = [];
+	if (!status) {
+		elements.push({
+			type: "button",
+			action_id: ALERT_ACTIONS.acknowledge,
+			text: { type: "plain_text", text: "Acknowledge" },
+			value,
+			style: "primary",
+		});
+	}
+	if (status !== "resolved") {
+		elements.push({
+			type: "button",
+			action_id: ALERT_ACTIONS.resolve,
+			text: { type: "plain_text", text: "Resolve" },
+			value,
+			style: "danger",
+		});
+	}
+	elements.push({
+		type: "button",
+		action_id: ALERT_ACTIONS.view,
+		text: { type: "plain_text", text: "View" },
+		url: alert.url,
+		value,
+	});
+	return { type: "actions", elements };
 }

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Kysely, RawBuilder, Selectable } from "kysely";
+import { type ColumnType, type Generated, type Kysely, type RawBuilder, type Selectable, sql } from "kysely";
 import { type Db, jsonb } from "../platform/db/index.ts";
 import type { Member, MemberInput } from "./member-types.ts";
 
@@ -76,6 +76,21 @@ export async function findMembers(db: Db, schema: string, ids: string[]): Promis
 	if (ids.length === 0) return [];
 	const rows = await tables(db, schema).selectFrom("members").selectAll().where("id", "in", ids).execute();
 	return rows.map(memberFromRow);
+}
+
+/** The member who lists this contact (a Slack user id, a phone number), if any. */
+export async function findMemberByContact(
+	db: Db,
+	schema: string,
+	contact: { type: string; value: string },
+): Promise<Member | undefined> {
+	const row = await tables(db, schema)
+		.selectFrom("members")
+		.selectAll()
+		.where(sql<boolean>`contact_methods @> ${jsonb([contact])}`)
+		.orderBy("created_at")
+		.executeTakeFirst();
+	return row && memberFromRow(row);
 }
 
 export async function listMembers(db: Db, schema: string): Promise<Member[]> {

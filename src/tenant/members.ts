@@ -4,7 +4,7 @@ import type { Db } from "../platform/db/index.ts";
 import { AppError, mapPgError } from "../platform/errors.ts";
 import { writeAudit } from "./audit.ts";
 import * as store from "./member-store.ts";
-import type { Member, MemberInput } from "./member-types.ts";
+import type { ContactMethod, Member, MemberInput } from "./member-types.ts";
 import type { Actor, TenantRef } from "./types.ts";
 
 /** The people of a tenant who can be on call (`/api/v1/members`). */
@@ -13,6 +13,8 @@ export interface MemberApi {
 	get(tenant: TenantRef, id: string): Promise<Member>;
 	/** The members among `ids`, for checking roster participants. */
 	findMany(tenant: TenantRef, ids: string[]): Promise<Member[]>;
+	/** The member who lists this contact method (e.g. their Slack user id), if any. */
+	findByContact(tenant: TenantRef, contact: ContactMethod): Promise<Member | undefined>;
 	create(tenant: TenantRef, input: MemberInput, actor: Actor): Promise<Member>;
 	update(tenant: TenantRef, id: string, version: number, input: MemberInput, actor: Actor): Promise<Member>;
 	remove(tenant: TenantRef, id: string, actor: Actor): Promise<void>;
@@ -62,6 +64,7 @@ export function createMemberService({ db, clock, usage }: MemberServiceDeps): Me
 		},
 
 		findMany: (tenant, ids) => store.findMembers(db, tenant.schema, ids),
+		findByContact: (tenant, contact) => store.findMemberByContact(db, tenant.schema, contact),
 
 		async create(tenant, input, actor) {
 			checkZone(input);

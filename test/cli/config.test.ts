@@ -68,6 +68,7 @@ describe.concurrent("opswatch check-config", () => {
 			// Providers not configured: nothing of theirs is in use.
 			slack_bot_token: null,
 			slack_api_url: null,
+			slack_signing_secret: null,
 			twilio_account_sid: null,
 			twilio_auth_token: null,
 			twilio_from_number: null,

@@ -55,6 +55,10 @@ export interface FakeSlack {
 	messages: FakeSlackMessage[];
 	/** Every API call, oldest first, including failed ones. */
 	requests: FakeSlackRequest[];
+	/** What was posted to response URLs (`<url>response/<id>`), oldest first. */
+	responses: { path: string; body: Record<string, unknown> }[];
+	/** A response URL of this fake, as Slack hands one with an interaction. */
+	responseUrl(id: string): string;
 	/** The DM channel id `conversations.open` gives for a user. */
 	dmChannelOf(userId: string): string;
 	/** Messages in a user's DM, oldest first. */
@@ -161,11 +165,20 @@ export async function startFakeSlack(options: { token: string }): Promise<FakeSl
 		},
 	};
 
+	const responses: { path: string; body: Record<string, unknown> }[] = [];
+
 	const server = http.createServer(async (req, res) => {
 		const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
 			res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
 			res.end(JSON.stringify(body));
 		};
+		// A `response_url` Slack hands an interaction: what is posted there is recorded.
+		if (req.url?.startsWith("/response/")) {
+			const text = await readBody(req);
+			responses.push({ path: req.url, body: text ? JSON.parse(text) : {} });
+			res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+			return;
+		}
 		try {
 			const url = new URL(req.url ?? "/", "http://fake-slack");
 			const method = url.pathname.startsWith("/api/") ? url.pathname.slice("/api/".length) : "";
@@ -214,6 +227,8 @@ export async function startFakeSlack(options: { token: string }): Promise<FakeSl
 		url: `http://127.0.0.1:${port}/api/`,
 		messages,
 		requests,
+		responses,
+		responseUrl: (id) => `http://127.0.0.1:${port}/response/${id}`,
 		dmChannelOf,
 		dmsTo: (userId) => postsIn(dmChannelOf(userId)),
 		postsIn,
