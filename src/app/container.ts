@@ -12,6 +12,7 @@ import {
 	countOverdue,
 	createEscalationMetrics,
 	createEscalationService,
+	createHandoffAnnouncer,
 	createPolicyService,
 	createSenders,
 	type EscalationApi,
@@ -33,7 +34,7 @@ import type { Logger } from "../platform/log.ts";
 import { createMetrics, type Metrics } from "../platform/metrics.ts";
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from "../platform/ratelimit/index.ts";
 import { createRedisClient } from "../platform/redis.ts";
-import { createRosterService, type RosterApi } from "../roster/index.ts";
+import { createRosterService, type HandoffNotifier, type RosterApi } from "../roster/index.ts";
 import { createInteractions, createSlackOutbound, type Interactions } from "../slack/index.ts";
 import { createMemberService, createTenantService, type MemberApi, type TenantApi } from "../tenant/index.ts";
 import { alertDesk } from "./alert-desk.ts";
@@ -59,6 +60,8 @@ export interface Container {
 	rosters: RosterApi;
 	policies: PolicyApi;
 	escalations: EscalationApi;
+	/** Tells people of roster handoffs (Slack DM when configured) and logs them. */
+	handoffAnnouncer: HandoffNotifier;
 	/** The alert message's buttons, when the Slack app (signing secret and bot token) is configured. */
 	slackInteractions: Interactions | undefined;
 	/** OpsWatch's external address (links in pages, provider callbacks). */
@@ -169,6 +172,21 @@ export async function createContainer({
 			logger.error({ err: error, component: "alert", context }, `alert pipeline: ${context} failed`),
 	});
 
+	const senders = createSenders({
+		publicUrl,
+		timeoutMs: config.providerTimeoutMs,
+		slack: config.slack,
+		twilio: config.twilio,
+		webPush: config.webPush,
+		vonage: config.vonage,
+	});
+	const notice = (fields: Record<string, unknown>, message: string) => logger.info(fields, message);
+	const handoffAnnouncer = createHandoffAnnouncer({
+		members,
+		slackSay: senders.slackSay,
+		notice: (fields, message) => notice({ component: "roster", ...fields }, message),
+		onError: (error, context) => logger.error({ err: error, component: "roster", context }, `${context} failed`),
+	});
 	const escalations: EscalationApi = createEscalationService({
 		db: database.db,
 		clock,
@@ -178,18 +196,11 @@ export async function createContainer({
 		alerts: alertDesk(alerts, publicUrl),
 		resolverFor: (tenant) => rosterResolver(rosters, tenant),
 		alertsUrl: `${publicUrl}/alerts`,
-		channels: createSenders({
-			publicUrl,
-			timeoutMs: config.providerTimeoutMs,
-			slack: config.slack,
-			twilio: config.twilio,
-			webPush: config.webPush,
-			vonage: config.vonage,
-		}),
+		channels: senders,
 		metrics: createEscalationMetrics(metrics.registry, () => countOverdue(database.db, clock.now(), 5000)),
 		onError: (error, context) =>
 			logger.error({ err: error, component: "escalation", context }, `escalation: ${context} failed`),
-		notice: (fields, message) => logger.info({ component: "escalation", ...fields }, message),
+		notice: (fields, message) => notice({ component: "escalation", ...fields }, message),
 	});
 
 	const slackInteractions = config.slack?.signingSecret
@@ -227,6 +238,7 @@ export async function createContainer({
 		rosters,
 		policies,
 		escalations,
+		handoffAnnouncer,
 		slackInteractions,
 		publicUrl,
 		readiness,

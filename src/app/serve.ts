@@ -67,21 +67,7 @@ function workerJobs(container: Container): Job[] {
 			rosters: container.rosters,
 			clock: container.clock,
 			onError: (error) => logger.error({ err: error, job: "roster-handoffs" }, "roster handoff check failed"),
-			// Until the escalation engine's channels exist, a handoff is logged (member ids, no contact details).
-			notifier: {
-				announce: async (tenant, handoff) =>
-					logger.info(
-						{
-							tenant: tenant.slug,
-							roster: handoff.rosterName,
-							at: handoff.at.toISOString(),
-							incoming: handoff.incomingMemberId,
-							outgoing: handoff.outgoingMemberId,
-							until: handoff.shiftEnd?.toISOString() ?? null,
-						},
-						"on-call handoff",
-					),
-			},
+			notifier: container.handoffAnnouncer,
 		}),
 	];
 }

@@ -10,6 +10,7 @@ export {
 	WAKE_TOPIC,
 } from "./escalations.ts";
 export { escalationPolicyRoutes, escalationRoutes, twilioWebhookRoutes, vonageWebhookRoutes } from "./handler.ts";
+export { createHandoffAnnouncer } from "./handoff-announcer.ts";
 export { createEscalationMetrics, type EscalationMetrics } from "./metrics.ts";
 export { planEscalation, type TargetResolver } from "./plan.ts";
 export { createPolicyService, type PolicyApi, type PolicyServiceDeps } from "./policies.ts";

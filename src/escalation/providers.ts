@@ -25,7 +25,10 @@ export interface ProviderSettings {
 	};
 }
 
-export type Senders = Partial<Record<Exclude<NotificationChannel, "inbox">, Channel>>;
+export type Senders = Partial<Record<Exclude<NotificationChannel, "inbox">, Channel>> & {
+	/** A plain Slack DM that is not a page (handoff notices), when Slack is configured. */
+	slackSay?: (userId: string, text: string) => Promise<void>;
+};
 
 export function createSenders(settings: ProviderSettings): Senders {
 	const senders: Senders = {};
@@ -37,6 +40,7 @@ export function createSenders(settings: ProviderSettings): Senders {
 		});
 		senders.slack_dm = slack.dm;
 		senders.slack_channel = slack.channel;
+		senders.slackSay = slack.say;
 	}
 	if (settings.twilio) {
 		const twilio = createTwilio({

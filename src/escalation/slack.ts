@@ -56,7 +56,12 @@ const retryableSlackErrors = new Set([
  * first), `channel` posts to a channel id. The client neither retries nor waits out rate limits:
  * the outbox owns retries and backoff, and a worker must not sit in a 30-minute SDK retry loop.
  */
-export function createSlackChannels(options: SlackChannelsOptions): { dm: Channel; channel: Channel } {
+export function createSlackChannels(options: SlackChannelsOptions): {
+	dm: Channel;
+	channel: Channel;
+	/** A plain DM that is not a page (a handoff notice): sent once, not through the outbox. */
+	say(userId: string, text: string): Promise<void>;
+} {
 	const client = new WebClient(options.token, {
 		slackApiUrl: options.apiUrl,
 		retryConfig: { retries: 0 },
@@ -131,6 +136,10 @@ export function createSlackChannels(options: SlackChannelsOptions): { dm: Channe
 		dm: {
 			send: async (n) => post(await openDm(n.destination), n),
 			findDelivered: async (n) => findIn(await openDm(n.destination), n),
+		},
+		async say(userId, text) {
+			const channel = await openDm(userId);
+			await call("chat.postMessage", () => client.chat.postMessage({ channel, text }));
 		},
 		channel: {
 			send: (n) => post(n.destination, n),
