@@ -198,6 +198,13 @@ export async function recentSends(
 	return rows.map((row) => row.sent_at);
 }
 
+/** The notifications recorded as delivered by a provider's message or call id. */
+export async function ownersOf(db: Db, schema: string, providerRef: string): Promise<string[]> {
+	const { rows } = await sql<{ id: string }>`
+		select id from ${notifications(schema)} where provider_ref = ${providerRef}`.execute(db);
+	return rows.map((row) => row.id);
+}
+
 /** The notifications delivered together with one (a bundle shares the provider's reference). */
 export async function findBundle(db: Db, schema: string, id: string): Promise<Notification[]> {
 	const { rows } = await sql<NotificationRow>`

@@ -3,7 +3,7 @@ import type { Clock } from "../platform/clock.ts";
 import type { Db } from "../platform/db/index.ts";
 import { inSpan } from "../platform/tracing.ts";
 import type { MemberApi, Tenant } from "../tenant/index.ts";
-import { type Channel, ChannelError, type OutgoingNotification } from "./channels.ts";
+import { type Channel, ChannelError, type Delivery, type OutgoingNotification } from "./channels.ts";
 import { fallbackFor } from "./contacts.ts";
 import type { AlertDesk } from "./engine.ts";
 import type { EscalationMetrics } from "./metrics.ts";
@@ -215,7 +215,9 @@ export function createOutbox(deps: OutboxDeps) {
 			claimedAt,
 		};
 		try {
-			const earlier = group.some((c) => c.inDoubt) ? await channel.findDelivered(outgoing) : undefined;
+			const earlier = group.some((c) => c.inDoubt)
+				? await ours(tenant, all, await channel.findDelivered(outgoing))
+				: undefined;
 			const delivery = earlier ?? (await channel.send(outgoing));
 			await prune(tenant, delivery);
 			return { sent: all, providerRef: delivery.providerRef };
@@ -242,6 +244,17 @@ export function createOutbox(deps: OutboxDeps) {
 			}
 			return undefined;
 		}
+	}
+
+	/**
+	 * A delivery the provider found for an in-doubt page, unless it is another page's: a call is
+	 * found by number and time, and a second page to the same phone may be the one found.
+	 */
+	async function ours(tenant: Tenant, pages: Notification[], found: Delivery | undefined) {
+		if (!found) return undefined;
+		const owners = await outbox.ownersOf(db, tenant.schema, found.providerRef);
+		const mine = new Set(pages.map((n) => n.id));
+		return owners.every((id) => mine.has(id)) ? found : undefined;
 	}
 
 	/** A push service may report subscriptions it dropped, with a delivery or a failure. */

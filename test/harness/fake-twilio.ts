@@ -62,6 +62,8 @@ export interface FakeTwilio {
 	messages: RecordedMessage[];
 	/** The next `count` creates (call or SMS) fail with `status` and a Twilio-shaped JSON error. */
 	failNext(count: number, status: number): void;
+	/** The next `count` creates hang `delayMs`, then fail having created nothing. */
+	stallNext(count: number, delayMs: number): void;
 	device(phone: string): FakeDevice;
 	/** Presses `digits` on a recorded call: posts to its `<Gather action>` as Twilio would, signed. */
 	pressKey(callSid: string, digits: string): Promise<WebhookResponse>;
@@ -88,6 +90,8 @@ export async function startFakeTwilio(options: {
 	const calls: RecordedCall[] = [];
 	const messages: RecordedMessage[] = [];
 	const failures: number[] = [];
+	/** Creates that hang this long and then fail without creating anything (a client times out first). */
+	const stalls: number[] = [];
 	const devices = new Map<string, FakeDevice>();
 	const expected = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString("base64")}`;
 	const base = `/2010-04-01/Accounts/${accountSid}`;
@@ -112,6 +116,11 @@ export async function startFakeTwilio(options: {
 			if (req.method !== "POST") return answer(405, twilioError(405, 20004, "Method not allowed"));
 			const form = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
 			const to = form.get("To") ?? "";
+			const stall = stalls.shift();
+			if (stall !== undefined) {
+				setTimeout(() => answer(503, twilioError(503, 20503, "Service unavailable")), stall);
+				return;
+			}
 			const failing = failures[0];
 			if (failing !== undefined) {
 				failures.shift();
@@ -233,6 +242,9 @@ export async function startFakeTwilio(options: {
 		messages,
 		failNext(count, status) {
 			for (let i = 0; i < count; i++) failures.push(status);
+		},
+		stallNext(count, delayMs) {
+			for (let i = 0; i < count; i++) stalls.push(delayMs);
 		},
 		device(phone) {
 			// One device per number, so what an earlier expect consumed stays consumed.

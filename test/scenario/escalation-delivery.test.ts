@@ -146,6 +146,41 @@ describe(`delivering pages (${backendName})`, () => {
 const smsWebhook = () => `${app.url}/api/v1/telephony/twilio/sms`;
 const reply = (from: string, body: string) => twilio.replySMS({ from, to: FROM, body, webhookUrl: smsWebhook() });
 
+describe(`a call in doubt (${backendName})`, () => {
+	it("is placed again when the only call the provider shows to that number was another page's", async () => {
+		const dee = "+4915200000004";
+		const member = await call("POST", "/api/v1/members", {
+			name: "dee",
+			email: "dee@example.com",
+			timeZone: "UTC",
+			contactMethods: [{ type: "phone", value: dee }],
+		});
+		await pageWith("Dee by phone", [{ type: "member", memberId: member.body.member.id, channels: ["phone"] }]);
+		const first = await fire("Primary database down");
+		expect(twilio.device(dee).calls()).toHaveLength(1);
+
+		// The second page's call hangs past the timeout and creates nothing: it is in doubt, and the
+		// provider's list shows one call to Dee in the window — the first page's.
+		twilio.stallNext(1, 700);
+		const second = await fire("Replica database down");
+		expect(await notificationsOf(second)).toMatchObject([{ status: "sending", tries: 1 }]);
+		await new Promise((resolve) => setTimeout(resolve, 800));
+		clock.advance("1s");
+		await settled();
+
+		expect(
+			twilio
+				.device(dee)
+				.calls()
+				.map((c) => /Primary|Replica/.exec(c.twiml)?.[0]),
+		).toEqual(["Primary", "Replica"]);
+		const [a] = await notificationsOf(first);
+		const [b] = await notificationsOf(second);
+		expect(b).toMatchObject({ status: "sent", tries: 2 });
+		expect(a.status).toBe("sent");
+	});
+});
+
 describe(`answering pages by SMS and phone (${backendName})`, () => {
 	it("acknowledges on `ACK <code>` from the paged phone, and refuses wrong codes, other phones and forged requests", async () => {
 		await pageWith("Bob by SMS", [{ type: "member", memberId: ids.bob, channels: ["sms"] }]);
