@@ -68,7 +68,7 @@ const killLatestMs = 8000;
 const globalTimeoutMs = 240_000;
 const slackToken = "xoxb-bench";
 // The heap bounds `npm start` and the README's production commands run with (ADR 0003).
-const heap = ["--max-semi-space-size=4", "--max-old-space-size=96"];
+const heap = (process.env.BENCH_NODE_FLAGS ?? "--max-semi-space-size=4 --max-old-space-size=96").split(" ");
 /** The compiled OpsWatch to run; another build (say, an instrumented copy) can be measured instead. */
 const opswatchMain = process.env.BENCH_OPSWATCH_MAIN ?? "dist/src/main.js";
 /** BENCH_PROFILE=<dir> writes a CPU profile of each OpsWatch process there (open it in Chrome DevTools). */
