@@ -31,7 +31,8 @@ export function alertDesk(alerts: AlertApi, publicUrl: string): AlertDesk {
 						runbookUrl: runbook ? `${publicUrl}/runbooks/${runbook.id}` : null,
 						url: `${publicUrl}/alerts/${alert.id}`,
 					};
-					return [id, { status: alert.status, message }];
+					const by = alert.status === "resolved" ? alert.resolvedBy : alert.acknowledgedBy;
+					return [id, { status: alert.status, message, by }];
 				}),
 			);
 		},

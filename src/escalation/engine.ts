@@ -27,8 +27,11 @@ export interface AlertDesk {
 		since: Date,
 		until: Date,
 	): Promise<{ id: string; fingerprint: string; severity: string; title: string; labels: Record<string, string> }[]>;
-	/** Alerts as pages show them, by id; an alert that no longer exists is absent. */
-	views(tenant: TenantRef, alertIds: string[]): Promise<Map<string, { status: string; message: NotificationAlert }>>;
+	/** Alerts as pages show them, by id, and who acknowledged or resolved them; a deleted alert is absent. */
+	views(
+		tenant: TenantRef,
+		alertIds: string[],
+	): Promise<Map<string, { status: string; message: NotificationAlert; by: string | null }>>;
 	acknowledge(tenant: TenantRef, alertId: string, by: string, via: string): Promise<void>;
 	recordTimeline(
 		tenant: TenantRef,

@@ -7,7 +7,6 @@ import { createLoop, type Loop } from "../platform/loop.ts";
 import { inSpan } from "../platform/tracing.ts";
 import type { Actor, MemberApi, TenantApi, TenantRef } from "../tenant/index.ts";
 import { createAnswers } from "./answers.ts";
-import type { Channel } from "./channels.ts";
 import { type AlertDesk, createEngine } from "./engine.ts";
 import type { Escalation } from "./escalation-store.ts";
 import * as escalations from "./escalation-store.ts";
@@ -16,6 +15,7 @@ import { createOutbox } from "./outbox.ts";
 import type { Notification, NotificationChannel } from "./outbox-store.ts";
 import * as outbox from "./outbox-store.ts";
 import type { TargetResolver } from "./plan.ts";
+import type { Senders } from "./providers.ts";
 import type { PushSubscription } from "./push-store.ts";
 import * as push from "./push-store.ts";
 import { createPushSubscriptions } from "./push-subscriptions.ts";
@@ -78,7 +78,7 @@ export interface EscalationServiceDeps {
 	members: Pick<MemberApi, "findMany" | "get">;
 	alerts: AlertDesk;
 	resolverFor(tenant: TenantRef): TargetResolver;
-	channels: Partial<Record<Exclude<NotificationChannel, "inbox">, Channel>>;
+	channels: Senders;
 	/** The list of open alerts in OpsWatch, as an absolute URL (where a bundle of pages points). */
 	alertsUrl: string;
 	metrics: EscalationMetrics;
@@ -119,9 +119,32 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 	let retry: NodeJS.Timeout | undefined;
 	let sweeper: NodeJS.Timeout | undefined;
 
-	// Timeline entries are a record, not the page: the loops hand them off and go on with the next
-	// batch instead of waiting for them (settled() waits, for tests).
+	// Timeline entries and message redraws are records, not pages: the loops hand them off and go on
+	// instead of waiting for them (settled() waits, for tests).
 	const timelineWrites = new Set<Promise<void>>();
+	const track = (work: Promise<void>) => {
+		timelineWrites.add(work);
+		void work.finally(() => timelineWrites.delete(work));
+	};
+
+	/** Redraws an alert's sent Slack pages with who acknowledged or resolved it, and without stale buttons. */
+	async function redrawSlackPages(tenant: TenantRef, alertId: string): Promise<void> {
+		const update = deps.channels.slackUpdate;
+		if (!update) return;
+		const pages = await outbox.sentSlackPages(db, tenant.schema, alertId);
+		if (pages.length === 0) return;
+		const view = (await deps.alerts.views(tenant, [alertId])).get(alertId);
+		if (!view || view.status === "firing") return;
+		const memberId = view.by?.startsWith("member:") ? view.by.slice("member:".length) : undefined;
+		const [member] = memberId ? await deps.members.findMany(tenant, [memberId]) : [];
+		const state = {
+			status: view.status === "resolved" ? ("resolved" as const) : ("acknowledged" as const),
+			by: member?.name ?? view.by ?? "someone",
+		};
+		for (const page of pages) {
+			await update(page.providerRef!, { alert: page.message, tenant }, state);
+		}
+	}
 	const desk: AlertDesk = {
 		views: (tenant, ids) => deps.alerts.views(tenant, ids),
 		firingPaging: (tenant, since, until) => deps.alerts.firingPaging(tenant, since, until),
@@ -196,7 +219,11 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		audit: routing.sweep,
 		start: (tenant, alerts) => routing.startEscalations(tenant, alerts, { recordUnrouted: true }).then(() => {}),
 
-		stop: (tenant, alertId, reason) => engine.stop(tenant, alertId, reason),
+		async stop(tenant, alertId, reason) {
+			await engine.stop(tenant, alertId, reason);
+			// The alert's Slack pages say who took it, wherever it was taken (a call, an SMS, the UI).
+			track(redrawSlackPages(tenant, alertId).catch((error) => onError(error, "slack page update")));
+		},
 
 		getRoutes: routing.getRoutes,
 

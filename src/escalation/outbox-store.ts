@@ -198,6 +198,16 @@ export async function recentSends(
 	return rows.map((row) => row.sent_at);
 }
 
+/** An alert's Slack messages that went out (DMs and channel posts), to update when the alert changes. */
+export async function sentSlackPages(db: Db, schema: string, alertId: string): Promise<Notification[]> {
+	const { rows } = await sql<NotificationRow>`
+		select * from ${notifications(schema)}
+		where alert_id = ${alertId} and channel in ('slack_dm', 'slack_channel') and status = 'sent'
+			and provider_ref is not null
+		order by created_at`.execute(db);
+	return rows.map(notificationFromRow);
+}
+
 /** The notifications recorded as delivered by a provider's message or call id. */
 export async function ownersOf(db: Db, schema: string, providerRef: string): Promise<string[]> {
 	const { rows } = await sql<{ id: string }>`

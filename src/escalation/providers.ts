@@ -28,6 +28,8 @@ export interface ProviderSettings {
 export type Senders = Partial<Record<Exclude<NotificationChannel, "inbox">, Channel>> & {
 	/** A plain Slack DM that is not a page (handoff notices), when Slack is configured. */
 	slackSay?: (userId: string, text: string) => Promise<void>;
+	/** Redraws a sent Slack page once its alert was acknowledged or resolved. */
+	slackUpdate?: ReturnType<typeof createSlackChannels>["update"];
 };
 
 export function createSenders(settings: ProviderSettings): Senders {
@@ -41,6 +43,7 @@ export function createSenders(settings: ProviderSettings): Senders {
 		senders.slack_dm = slack.dm;
 		senders.slack_channel = slack.channel;
 		senders.slackSay = slack.say;
+		senders.slackUpdate = slack.update;
 	}
 	if (settings.twilio) {
 		const twilio = createTwilio({

@@ -19,7 +19,10 @@ import {
 } from "@slack/web-api";
 import { LRUCache } from "lru-cache";
 import { leanFetch } from "../platform/lean-fetch.ts";
-import { alertMessage } from "../slack/index.ts";
+import { type AlertMessageOptions, alertMessage } from "../slack/index.ts";
+
+type SlackMessageState = NonNullable<AlertMessageOptions["state"]>;
+
 import { type Channel, ChannelError, type Delivery, type OutgoingNotification } from "./channels.ts";
 
 /** Configuration for {@link createSlackChannels}. */
@@ -61,6 +64,12 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 	channel: Channel;
 	/** A plain DM that is not a page (a handoff notice): sent once, not through the outbox. */
 	say(userId: string, text: string): Promise<void>;
+	/** Redraws a sent page (`channel:ts`) once someone acted on its alert. */
+	update(
+		providerRef: string,
+		n: Pick<OutgoingNotification, "alert" | "tenant">,
+		state: SlackMessageState,
+	): Promise<void>;
 } {
 	const client = new WebClient(options.token, {
 		slackApiUrl: options.apiUrl,
@@ -136,6 +145,12 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 		dm: {
 			send: async (n) => post(await openDm(n.destination), n),
 			findDelivered: async (n) => findIn(await openDm(n.destination), n),
+		},
+		async update(providerRef, n, state) {
+			const [channel, ts] = providerRef.split(":");
+			if (!channel || !ts) return;
+			const message = alertMessage(n.alert, { tenantId: n.tenant.id, state });
+			await call("chat.update", () => client.chat.update({ channel, ts, text: message.text, blocks: message.blocks }));
 		},
 		async say(userId, text) {
 			const channel = await openDm(userId);

@@ -150,6 +150,14 @@ describe(`escalation of a critical alert, spec §4.2 (${backendName})`, () => {
 		expect(alert.body.alert.status).toBe("acknowledged");
 		expect(alert.body.alert.acknowledgedBy).toBe(`member:${ids.bob}`);
 		expect(alert.body.timeline.find((e: any) => e.type === "acknowledged").details).toEqual({ via: "phone" });
+
+		// Every Slack page of the alert now says who took it, and offers no Acknowledge button.
+		await settled();
+		for (const user of ["U0ADA", "U0BOB"]) {
+			const [page] = slack.dmsTo(user);
+			expect(JSON.stringify(page?.blocks)).toContain("Acknowledged by bob");
+			expect(JSON.stringify(page?.blocks)).not.toContain("alert_acknowledge");
+		}
 		expect(alert.body.timeline.map((e: any) => e.type)).toEqual(
 			expect.arrayContaining(["created", "escalated", "notified", "acknowledged"]),
 		);
