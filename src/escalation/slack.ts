@@ -64,7 +64,10 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 	channel: Channel;
 	/** A plain DM that is not a page (a handoff notice): sent once, not through the outbox. */
 	say(userId: string, text: string): Promise<void>;
-	/** Redraws a sent page (`channel:ts`) once someone acted on its alert. */
+	/**
+	 * Redraws a sent page (`channel:ts`) once someone acted on its alert, and says so in its thread
+	 * (an edit notifies nobody; a reply does).
+	 */
 	update(
 		providerRef: string,
 		n: Pick<OutgoingNotification, "alert" | "tenant">,
@@ -151,6 +154,10 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 			if (!channel || !ts) return;
 			const message = alertMessage(n.alert, { tenantId: n.tenant.id, state });
 			await call("chat.update", () => client.chat.update({ channel, ts, text: message.text, blocks: message.blocks }));
+			const done = state.status === "acknowledged" ? "Acknowledged" : "Resolved";
+			await call("chat.postMessage", () =>
+				client.chat.postMessage({ channel, thread_ts: ts, text: `${done} by ${state.by}.` }),
+			);
 		},
 		async say(userId, text) {
 			const channel = await openDm(userId);

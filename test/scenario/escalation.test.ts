@@ -157,6 +157,10 @@ describe(`escalation of a critical alert, spec §4.2 (${backendName})`, () => {
 			const [page] = slack.dmsTo(user);
 			expect(JSON.stringify(page?.blocks)).toContain("Acknowledged by bob");
 			expect(JSON.stringify(page?.blocks)).not.toContain("alert_acknowledge");
+			// An edit notifies nobody: a reply in the page's thread does.
+			expect(slack.messages.filter((m) => m.threadTs === page?.ts).map((m) => m.text)).toEqual([
+				"Acknowledged by bob.",
+			]);
 		}
 		expect(alert.body.timeline.map((e: any) => e.type)).toEqual(
 			expect.arrayContaining(["created", "escalated", "notified", "acknowledged"]),
@@ -165,7 +169,8 @@ describe(`escalation of a critical alert, spec §4.2 (${backendName})`, () => {
 		// Tier 3 would have called Cleo at 15 minutes; nothing more goes out, ever.
 		clock.advance("30m");
 		await settled();
-		expect(slack.messages.map((m) => m.channel)).toEqual([slack.dmChannelOf("U0ADA"), slack.dmChannelOf("U0BOB")]);
+		const pagesSent = slack.messages.filter((m) => !m.threadTs);
+		expect(pagesSent.map((m) => m.channel)).toEqual([slack.dmChannelOf("U0ADA"), slack.dmChannelOf("U0BOB")]);
 		expect(twilio.calls.map((c) => c.to)).toEqual([people.bob.phone]);
 		// Bob's own follow-up SMS (due at 8 minutes) was cancelled by his acknowledgement.
 		expect(twilio.messages.map((m) => m.to)).toEqual([people.ada.phone]);
