@@ -3,6 +3,7 @@
 export { createDedupWindow, type DedupWindow } from "./dedup.ts";
 export { type AlertRoutesOptions, alertRoutes, alertRuleRoutes } from "./handler.ts";
 export { type AlertMetrics, createAlertMetrics } from "./metrics.ts";
+export { type AlertPageView, alertPageView } from "./page-view.ts";
 export { assertValidMatchers, type LabelMatcher, labelMatcherSchema, matchesAll, type SeverityRule } from "./rules.ts";
 export { createSeverityRuleService, type SeverityRuleApi } from "./rules-service.ts";
 export {

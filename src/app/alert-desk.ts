@@ -1,4 +1,4 @@
-import { type AlertApi, pagingSeverities } from "../alert/index.ts";
+import { type AlertApi, alertPageView, pagingSeverities } from "../alert/index.ts";
 import type { AlertDesk } from "../escalation/index.ts";
 
 /**
@@ -21,16 +21,7 @@ export function alertDesk(alerts: AlertApi, publicUrl: string): AlertDesk {
 			const found = await alerts.views(tenant, alertIds);
 			return new Map(
 				[...found].map(([id, { alert, knowledgeBase }]) => {
-					const runbook = knowledgeBase?.runbooks[0];
-					const message = {
-						id: alert.id,
-						title: alert.title,
-						severity: alert.severity,
-						labels: alert.labels,
-						solution: knowledgeBase?.solution || null,
-						runbookUrl: runbook ? `${publicUrl}/runbooks/${runbook.id}` : null,
-						url: `${publicUrl}/alerts/${alert.id}`,
-					};
+					const message = alertPageView(alert, knowledgeBase, publicUrl);
 					const by = alert.status === "resolved" ? alert.resolvedBy : alert.acknowledgedBy;
 					return [id, { status: alert.status, message, by }];
 				}),

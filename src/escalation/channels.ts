@@ -3,20 +3,10 @@
  * Web Push). The outbox owns retries, idempotency and crash recovery; a channel only sends, and
  * answers whether a notification it may have sent before a crash was in fact delivered.
  */
+import type { AlertPageView } from "../alert/index.ts";
 
 /** What a page is about: enough for a person to act on it from a phone's lock screen. */
-export interface NotificationAlert {
-	id: string;
-	title: string;
-	severity: string;
-	labels: Record<string, string>;
-	/** The knowledge base's known fix (markdown), when the alert matched an entry. */
-	solution: string | null;
-	/** A runbook linked from the matched entry, as an absolute URL. */
-	runbookUrl: string | null;
-	/** The alert in OpsWatch, as an absolute URL. */
-	url: string;
-}
+export type NotificationAlert = AlertPageView;
 
 /** One row of the outbox, as a channel sees it. */
 export interface OutgoingNotification {

@@ -372,5 +372,3 @@ export function createEngine(deps: EngineDeps) {
 
 	return { fireBatch, stop, tenantOf };
 }
-
-export type Engine = ReturnType<typeof createEngine>;

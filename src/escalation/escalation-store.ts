@@ -70,11 +70,6 @@ export async function insertEscalations(
 	return rows.map(escalationFromRow);
 }
 
-export async function findEscalation(db: Db, schema: string, id: string): Promise<Escalation | undefined> {
-	const { rows } = await sql<EscalationRow>`select * from ${table(schema, "escalations")} where id = ${id}`.execute(db);
-	return rows[0] && escalationFromRow(rows[0]);
-}
-
 export async function findEscalations(db: Db, schema: string, ids: string[]): Promise<Escalation[]> {
 	if (ids.length === 0) return [];
 	const { rows } = await sql<EscalationRow>`

@@ -331,5 +331,3 @@ export function createOutbox(deps: OutboxDeps) {
 
 	return { runOnce };
 }
-
-export type Outbox = ReturnType<typeof createOutbox>;

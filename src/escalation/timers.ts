@@ -42,15 +42,6 @@ export async function deleteTimers(db: Db, tenantId: string, kind: TimerKind, re
 		where tenant_id = ${tenantId} and kind = ${kind} and ref_id = any(${refIds}::uuid[])`.execute(db);
 }
 
-/** Due timers of a kind, oldest first, read without locking (the claim comes later). */
-export async function listDue(db: Db, kind: TimerKind, now: Date, limit: number): Promise<Timer[]> {
-	const { rows } = await sql<TimerRow>`
-		select tenant_id, kind, ref_id, due_at from public.escalation_timers
-		where kind = ${kind} and due_at <= ${now}
-		order by due_at limit ${limit}`.execute(db);
-	return rows.map(timerFromRow);
-}
-
 /**
  * Of timers this worker leased until `leaseEnd`, the ones it still holds: their `due_at` is still
  * the lease's end (a lease that ran out and was taken by another worker has moved it). Locks them

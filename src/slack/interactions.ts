@@ -1,4 +1,4 @@
-import type { AlertApi } from "../alert/index.ts";
+import { type AlertApi, alertPageView } from "../alert/index.ts";
 import type { Cache } from "../platform/cache/index.ts";
 import { isAppError } from "../platform/errors.ts";
 import type { MemberApi, TenantApi } from "../tenant/index.ts";
@@ -89,22 +89,10 @@ export function createInteractions(deps: InteractionDeps) {
 			}
 			if (!action.message) return;
 			const { alert, knowledgeBase } = await alerts.get(tenant, target.alertId);
-			const runbook = knowledgeBase?.runbooks[0];
-			const message = alertMessage(
-				{
-					id: alert.id,
-					title: alert.title,
-					severity: alert.severity,
-					labels: alert.labels,
-					solution: knowledgeBase?.solution || null,
-					runbookUrl: runbook ? `${deps.publicUrl}/runbooks/${runbook.id}` : null,
-					url: `${deps.publicUrl}/alerts/${alert.id}`,
-				},
-				{
-					tenantId: tenant.id,
-					state: { status: alert.status === "resolved" ? "resolved" : "acknowledged", by: member.name },
-				},
-			);
+			const message = alertMessage(alertPageView(alert, knowledgeBase, deps.publicUrl), {
+				tenantId: tenant.id,
+				state: { status: alert.status === "resolved" ? "resolved" : "acknowledged", by: member.name },
+			});
 			await slack
 				.update(action.message.channel, action.message.ts, message)
 				.catch((error) => deps.onError(error, "slack message update"));

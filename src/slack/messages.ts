@@ -9,25 +9,12 @@
  *             section "`host=db-1`",
  *             actions [Acknowledge (primary)] [Resolve (danger)] [View → alert URL]
  */
-import type { ActionsBlock, ContextBlock, HeaderBlock, KnownBlock, SectionBlock } from "@slack/web-api";
 
-/**
- * The alert a page is about. The same shape as the escalation domain's `NotificationAlert`,
- * declared here so the Slack domain depends on no other domain; the compiler checks the two
- * still agree where escalation passes its alert in.
- */
-export interface SlackAlert {
-	id: string;
-	title: string;
-	severity: string;
-	labels: Record<string, string>;
-	/** The knowledge base's known fix (markdown), when the alert matched an entry. */
-	solution: string | null;
-	/** A runbook linked from the matched entry, as an absolute URL. */
-	runbookUrl: string | null;
-	/** The alert in OpsWatch, as an absolute URL. */
-	url: string;
-}
+import type { ActionsBlock, ContextBlock, HeaderBlock, KnownBlock, SectionBlock } from "@slack/web-api";
+import type { AlertPageView } from "../alert/index.ts";
+
+/** The alert a page is about (the alert domain's page view). */
+export type SlackAlert = AlertPageView;
 
 /** A message ready for `chat.postMessage` or `chat.update`. */
 export interface SlackMessage {
