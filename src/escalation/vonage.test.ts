@@ -1,6 +1,7 @@
 import { createHash, createHmac, createVerify, generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type FakeVonage, signVonageSms, signVonageWebhook, startFakeVonage } from "../../test/harness/fake-vonage.ts";
+import { outgoingNotification } from "../../test/harness/notification.ts";
 import { ChannelError, type OutgoingNotification, type Telephony } from "./channels.ts";
 import {
 	createVonage,
@@ -19,26 +20,8 @@ const API_SECRET = "secret-Zq81xk2P";
 const APPLICATION_ID = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab";
 const PHONE = "+447700900123";
 
-function notification(overrides: Partial<OutgoingNotification> = {}): OutgoingNotification {
-	return {
-		id: "ntf-1",
-		key: "esc-1:0:1:mem-1:sms",
-		tenant: { id: "ten-1", slug: "acme" },
-		alert: {
-			id: "alt-1",
-			title: "Disk full on db-1",
-			severity: "critical",
-			labels: { host: "db-1", service: "postgres" },
-			solution: "Rotate the **WAL archive** with `pg_archivecleanup`.",
-			runbookUrl: null,
-			url: "https://opswatch.example.com/alerts/alt-1",
-		},
-		destination: PHONE,
-		ackCode: "K7Q2",
-		claimedAt: now,
-		...overrides,
-	};
-}
+const notification = (overrides: Partial<OutgoingNotification> = {}): OutgoingNotification =>
+	outgoingNotification({ destination: PHONE, claimedAt: now, ...overrides });
 
 const decodePart = (part: string | undefined) => JSON.parse(Buffer.from(part ?? "", "base64url").toString("utf8"));
 

@@ -2,6 +2,7 @@ import { createDecipheriv, createECDH, createHmac, createPublicKey, createVerify
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { outgoingNotification } from "../../test/harness/notification.ts";
 import { ChannelError, type OutgoingNotification } from "./channels.ts";
 import { createWebPushChannel, generateVapidKeys, PushChannelError, type WebPushChannel } from "./webpush.ts";
 
@@ -81,24 +82,11 @@ function notification(endpoints: string[], overrides: Partial<OutgoingNotificati
 		expirationTime: null,
 		keys: { p256dh: browser.getPublicKey().toString("base64url"), auth: auth.toString("base64url") },
 	}));
-	return {
-		id: "ntf-1",
+	return outgoingNotification({
 		key: "esc-1:0:1:mem-1:push",
-		tenant: { id: "ten-1", slug: "acme" },
-		alert: {
-			id: "alt-1",
-			title: "Disk full on db-1",
-			severity: "critical",
-			labels: { host: "db-1", service: "postgres" },
-			solution: "Rotate the **WAL archive** with `pg_archivecleanup`.",
-			runbookUrl: null,
-			url: "https://opswatch.example.com/alerts/alt-1",
-		},
 		destination: JSON.stringify(subscriptions),
-		ackCode: "K7Q2",
-		claimedAt: new Date("2026-11-26T03:00:00Z"),
 		...overrides,
-	};
+	});
 }
 
 async function rejection(promise: Promise<unknown>): Promise<PushChannelError> {
