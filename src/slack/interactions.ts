@@ -25,7 +25,7 @@ export interface SlackOutbound {
 }
 
 export interface InteractionDeps {
-	alerts: Pick<AlertApi, "acknowledge" | "resolve" | "get">;
+	alerts: Pick<AlertApi, "acknowledge" | "resolve" | "views">;
 	members: Pick<MemberApi, "findByContact">;
 	tenants: Pick<TenantApi, "findTenantById">;
 	cache: Cache;
@@ -88,7 +88,9 @@ export function createInteractions(deps: InteractionDeps) {
 				throw error;
 			}
 			if (!action.message) return;
-			const { alert, knowledgeBase } = await alerts.get(tenant, target.alertId);
+			const found = (await alerts.views(tenant, [target.alertId])).get(target.alertId);
+			if (!found) return;
+			const { alert, knowledgeBase } = found;
 			const message = alertMessage(alertPageView(alert, knowledgeBase, deps.publicUrl), {
 				tenantId: tenant.id,
 				state: { status: alert.status === "resolved" ? "resolved" : "acknowledged", by: member.name },
