@@ -114,7 +114,7 @@ export interface AlertApi {
 		tenant: TenantRef,
 		events: { alertId: string; type: "escalated" | "notified"; at: Date; details: Record<string, unknown> }[],
 	): Promise<void>;
-	resolve(tenant: TenantRef, id: string, by: Responder, notes?: string): Promise<Alert>;
+	resolve(tenant: TenantRef, id: string, by: Responder, notes?: string, via?: string): Promise<Alert>;
 	/** Flushes pending counters; call on shutdown. */
 	close(): Promise<void>;
 }
@@ -541,10 +541,13 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 				alertId: id,
 				fingerprint: result.alert.fingerprint,
 			});
+			// Learning first: the escalation's Slack follow-up asks for a knowledge-base entry when the
+			// learning raised a prompt. The engine checks the alert's status itself, so no page goes
+			// out meanwhile.
+			if (action === "resolve") await learn(tenant, result.alert, responder, notes ?? null);
 			await escalation
 				.stop(tenant, id, action === "acknowledge" ? "acknowledged" : "resolved")
 				.catch((error) => onError(error, "escalation stop"));
-			if (action === "resolve") await learn(tenant, result.alert, responder, notes ?? null);
 		}
 		return result.alert;
 	}
@@ -603,7 +606,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 				tenant.schema,
 				events.map((e) => ({ ...e, actor: "escalation" })),
 			),
-		resolve: (tenant, id, by, notes) => changeStatus(tenant, id, "resolve", by, notes),
+		resolve: (tenant, id, by, notes, via) => changeStatus(tenant, id, "resolve", by, notes, via),
 		async close() {
 			await Promise.all(allBatchers.flatMap((batchers) => [...batchers.values()].map((b) => b.drain())));
 		},

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { parseSecretKey } from "../platform/secret-box.ts";
 
 /**
  * Boot configuration: `OPSWATCH_*` environment variables over an optional YAML file, validated
@@ -116,13 +117,38 @@ export const settings = {
 			.string()
 			.regex(/^xox[bp]-/, "must be a Slack bot token (xoxb-…)")
 			.optional(),
-		help: "Slack bot token for DMs and channel posts. Unset: Slack pages go to the in-app inbox.",
+		help: "The deployment's Slack bot token: speaks for every tenant whose Slack installation brings no token of its own (one workspace, set up by hand). Unset and no Slack app configured: Slack pages go to the in-app inbox.",
 		secret: true,
 	},
 	slack_signing_secret: {
 		env: "OPSWATCH_SLACK_SIGNING_SECRET",
 		schema: z.string().min(16).optional(),
-		help: "The Slack app's signing secret: verifies X-Slack-Signature on /api/v1/slack/*. With the bot token, the alert message's buttons work.",
+		help: "The OpsWatch Slack app's signing secret: verifies X-Slack-Signature on /api/v1/slack/{events,interactions,commands}. Unset: those answer 401 (a tenant's own app uses /api/v1/slack/t/<tenant>/…).",
+		secret: true,
+	},
+	slack_client_id: {
+		env: "OPSWATCH_SLACK_CLIENT_ID",
+		schema: z.string().min(1).optional(),
+		help: "The OpsWatch Slack app's client id, with its client secret: enables the OAuth install flow (/api/v1/slack/oauth/install).",
+	},
+	slack_client_secret: {
+		env: "OPSWATCH_SLACK_CLIENT_SECRET",
+		schema: z.string().min(1).optional(),
+		help: "The OpsWatch Slack app's client secret (OAuth install flow).",
+		secret: true,
+	},
+	slack_oauth_url: {
+		env: "OPSWATCH_SLACK_OAUTH_URL",
+		schema: urlWithScheme(["http:", "https:"], "HTTP(S)").default("https://slack.com/oauth/v2/authorize"),
+		help: "Where the OAuth install flow sends the browser to approve the app (tests point it at a local fake).",
+	},
+	secret_key: {
+		env: "OPSWATCH_SECRET_KEY",
+		schema: z
+			.string()
+			.refine((value) => parseSecretKey(value) !== undefined, "must be 32 bytes: 64 hex characters or base64")
+			.optional(),
+		help: "Encrypts secrets stored in the database (Slack bot tokens, signing secrets); make one with `openssl rand -hex 32`. Every process of a deployment needs the same key. Unset: <data_dir>/secret.key, made on first start.",
 		secret: true,
 	},
 	slack_api_url: {
@@ -270,9 +296,17 @@ export interface Config {
 	readonly shutdownTimeoutMs: number;
 	readonly publicUrl: string | undefined;
 	readonly providerTimeoutMs: number;
-	readonly slack:
-		| { readonly botToken: string; readonly apiUrl: string; readonly signingSecret: string | undefined }
-		| undefined;
+	/** Slack is always reachable at apiUrl; what the deployment's own Slack app brings is optional. */
+	readonly slack: {
+		readonly apiUrl: string;
+		readonly botToken: string | undefined;
+		readonly signingSecret: string | undefined;
+		readonly oauth:
+			| { readonly clientId: string; readonly clientSecret: string; readonly authorizeUrl: string }
+			| undefined;
+	};
+	/** OPSWATCH_SECRET_KEY, parsed; undefined means the key file under dataDir. */
+	readonly secretKey: Buffer | undefined;
 	readonly twilio:
 		| {
 				readonly accountSid: string;
@@ -373,11 +407,6 @@ export function loadConfig(sources: ConfigSources): Config {
 		throw new ConfigError(`Invalid configuration:\n  ${problems.join("\n  ")}`);
 	}
 	const c = parsed.data;
-	if (c.slack_signing_secret && !c.slack_bot_token) {
-		throw new ConfigError(
-			"Invalid configuration:\n  OPSWATCH_SLACK_SIGNING_SECRET needs OPSWATCH_SLACK_BOT_TOKEN as well (the bot updates the messages people click)",
-		);
-	}
 	if (c.twilio_account_sid && c.vonage_application_id) {
 		throw new ConfigError(
 			"Invalid configuration:\n  Twilio and Vonage are both configured: phone and SMS pages use one provider; unset one",
@@ -401,9 +430,17 @@ export function loadConfig(sources: ConfigSources): Config {
 		shutdownTimeoutMs: c.shutdown_timeout_ms,
 		publicUrl: c.public_url?.replace(/\/+$/, ""),
 		providerTimeoutMs: c.provider_timeout_ms,
-		slack: c.slack_bot_token
-			? { botToken: c.slack_bot_token, apiUrl: c.slack_api_url, signingSecret: c.slack_signing_secret }
-			: undefined,
+		slack: {
+			apiUrl: c.slack_api_url,
+			botToken: c.slack_bot_token,
+			signingSecret: c.slack_signing_secret,
+			oauth: group(
+				"The Slack install flow",
+				{ slack_client_id: c.slack_client_id, slack_client_secret: c.slack_client_secret },
+				() => ({ clientId: c.slack_client_id!, clientSecret: c.slack_client_secret!, authorizeUrl: c.slack_oauth_url }),
+			),
+		},
+		secretKey: c.secret_key ? parseSecretKey(c.secret_key) : undefined,
 		twilio: group(
 			"Twilio",
 			{
@@ -509,9 +546,13 @@ export function redactedConfig(config: Config): Record<string, unknown> {
 		shutdown_timeout_ms: config.shutdownTimeoutMs,
 		public_url: config.publicUrl ?? null,
 		provider_timeout_ms: config.providerTimeoutMs,
-		slack_bot_token: config.slack ? "<redacted>" : null,
-		slack_api_url: config.slack?.apiUrl ?? null,
-		slack_signing_secret: config.slack?.signingSecret ? "<redacted>" : null,
+		slack_bot_token: config.slack.botToken ? "<redacted>" : null,
+		slack_api_url: config.slack.apiUrl,
+		slack_signing_secret: config.slack.signingSecret ? "<redacted>" : null,
+		slack_client_id: config.slack.oauth?.clientId ?? null,
+		slack_client_secret: config.slack.oauth ? "<redacted>" : null,
+		slack_oauth_url: config.slack.oauth?.authorizeUrl ?? null,
+		secret_key: config.secretKey ? "<redacted>" : null,
 		twilio_account_sid: config.twilio?.accountSid ?? null,
 		twilio_auth_token: config.twilio ? "<redacted>" : null,
 		twilio_from_number: config.twilio ? "<redacted>" : null,

@@ -34,8 +34,9 @@ import type { Logger } from "../platform/log.ts";
 import { createMetrics, type Metrics } from "../platform/metrics.ts";
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from "../platform/ratelimit/index.ts";
 import { createRedisClient } from "../platform/redis.ts";
+import { createSecretBox, loadOrCreateKeyFile } from "../platform/secret-box.ts";
 import { createRosterService, type HandoffNotifier, type RosterApi } from "../roster/index.ts";
-import { createInteractions, createSlackOutbound, type Interactions } from "../slack/index.ts";
+import { createInstallations, createSlackBot, createSlackWeb, type SlackBot } from "../slack/index.ts";
 import { createMemberService, createTenantService, type MemberApi, type TenantApi } from "../tenant/index.ts";
 import { alertDesk } from "./alert-desk.ts";
 import type { Config } from "./config.ts";
@@ -62,8 +63,8 @@ export interface Container {
 	escalations: EscalationApi;
 	/** Tells people of roster handoffs (Slack DM when configured) and logs them. */
 	handoffAnnouncer: HandoffNotifier;
-	/** The alert message's buttons, when the Slack app (signing secret and bot token) is configured. */
-	slackInteractions: Interactions | undefined;
+	/** The Slack bot: installations, buttons, modals, commands, events, the install flow. */
+	slackBot: SlackBot;
 	/** OpsWatch's external address (links in pages, provider callbacks). */
 	publicUrl: string;
 	readiness: ReadinessCheck[];
@@ -172,10 +173,21 @@ export async function createContainer({
 			logger.error({ err: error, component: "alert", context }, `alert pipeline: ${context} failed`),
 	});
 
+	const secretKey = config.secretKey ?? loadOrCreateKeyFile(config.dataDir);
+	const slackInstallations = createInstallations({
+		db: database.db,
+		clock,
+		tenants,
+		box: createSecretBox(secretKey),
+		deploymentToken: config.slack.botToken,
+	});
+	// Slack pages exist once the deployment has a Slack app of any kind; a tenant without a
+	// workspace then falls through to its members' next contact method.
+	const slackApp = config.slack.botToken || config.slack.signingSecret || config.slack.oauth;
 	const senders = createSenders({
 		publicUrl,
 		timeoutMs: config.providerTimeoutMs,
-		slack: config.slack,
+		slack: slackApp ? { apiUrl: config.slack.apiUrl, tokenFor: slackInstallations.tokenFor } : undefined,
 		twilio: config.twilio,
 		webPush: config.webPush,
 		vonage: config.vonage,
@@ -193,7 +205,7 @@ export async function createContainer({
 		bus,
 		tenants,
 		members,
-		alerts: alertDesk(alerts, publicUrl),
+		alerts: alertDesk(alerts, knowledgeBase, publicUrl),
 		resolverFor: (tenant) => rosterResolver(rosters, tenant),
 		alertsUrl: `${publicUrl}/alerts`,
 		channels: senders,
@@ -203,22 +215,21 @@ export async function createContainer({
 		notice: (fields, message) => notice({ component: "escalation", ...fields }, message),
 	});
 
-	const slackInteractions = config.slack?.signingSecret
-		? createInteractions({
-				alerts,
-				members,
-				tenants,
-				cache,
-				slack: createSlackOutbound({
-					token: config.slack.botToken,
-					apiUrl: config.slack.apiUrl,
-					timeoutMs: config.providerTimeoutMs,
-				}),
-				publicUrl,
-				onError: (error, context) =>
-					logger.error({ err: error, component: "slack", context }, `slack: ${context} failed`),
-			})
-		: undefined;
+	const slackBot = createSlackBot({
+		alerts,
+		knowledgeBase,
+		rosters,
+		members,
+		tenants,
+		installations: slackInstallations,
+		web: createSlackWeb({ apiUrl: config.slack.apiUrl, timeoutMs: config.providerTimeoutMs }),
+		bus,
+		cache,
+		clock,
+		publicUrl,
+		oauth: config.slack.oauth && { ...config.slack.oauth, stateKey: secretKey },
+		onError: (error, context) => logger.error({ err: error, component: "slack", context }, `slack: ${context} failed`),
+	});
 
 	return {
 		config,
@@ -239,7 +250,7 @@ export async function createContainer({
 		policies,
 		escalations,
 		handoffAnnouncer,
-		slackInteractions,
+		slackBot,
 		publicUrl,
 		readiness,
 		async close() {

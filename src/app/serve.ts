@@ -53,6 +53,21 @@ export interface StartOptions {
 	clock?: Clock;
 }
 
+/** Answers mentions of the Slack bot and DMs to it, handed over by the API on the bus. */
+function slackEventsJob(container: Container): Job {
+	let unsubscribe: (() => Promise<void>) | undefined;
+	return {
+		name: "slack-events",
+		start: async () => {
+			unsubscribe = container.slackBot.events.startWorker();
+		},
+		stop: async () => {
+			await unsubscribe?.();
+			await container.slackBot.events.settled();
+		},
+	};
+}
+
 /** The background jobs of a worker process (`--mode=worker`, and inside `--mode=all`). */
 function workerJobs(container: Container): Job[] {
 	const { logger } = container;
@@ -62,6 +77,7 @@ function workerJobs(container: Container): Job[] {
 			start: () => container.escalations.startWorker(),
 			stop: () => container.escalations.stopWorker(),
 		},
+		slackEventsJob(container),
 		createHandoffJob({
 			tenants: container.tenants,
 			rosters: container.rosters,
@@ -120,10 +136,7 @@ export async function startServer(
 							escalations: container.escalations,
 							twilio: config.twilio && { authToken: config.twilio.authToken, publicUrl: container.publicUrl },
 							webPush: config.webPush && { publicKey: config.webPush.publicKey, allowHttp: config.webPush.allowHttp },
-							slack:
-								config.slack?.signingSecret && container.slackInteractions
-									? { signingSecret: config.slack.signingSecret, interactions: container.slackInteractions }
-									: undefined,
+							slack: { bot: container.slackBot, signingSecret: config.slack.signingSecret },
 							vonage: config.vonage && {
 								signatureSecret: config.vonage.signatureSecret,
 								smsSignatureMethod: config.vonage.smsSignatureMethod,

@@ -17,7 +17,7 @@ export interface OutgoingNotification {
 	 * keeps one (Slack message metadata), so a resend after a crash can be recognised.
 	 */
 	key: string;
-	tenant: { id: string; slug: string };
+	tenant: { id: string; slug: string; schema: string };
 	alert: NotificationAlert;
 	/** Slack user or channel id, or an E.164 phone number. Never logged. */
 	destination: string;

@@ -31,8 +31,10 @@ export interface AlertDesk {
 	views(
 		tenant: TenantRef,
 		alertIds: string[],
-	): Promise<Map<string, { status: string; message: NotificationAlert; by: string | null }>>;
+	): Promise<Map<string, { status: string; message: NotificationAlert; by: string | null; notes: string | null }>>;
 	acknowledge(tenant: TenantRef, alertId: string, by: string, via: string): Promise<void>;
+	/** The pending "add to knowledge base?" prompt the alert's resolution raised, if any. */
+	kbPromptOf(tenant: TenantRef, alertId: string): Promise<string | undefined>;
 	recordTimeline(
 		tenant: TenantRef,
 		events: { alertId: string; type: "escalated" | "notified"; at: Date; details: Record<string, unknown> }[],

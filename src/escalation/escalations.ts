@@ -1,5 +1,5 @@
 import type { EscalationStarter, LabelMatcher } from "../alert/index.ts";
-import type { EventBus } from "../platform/bus/index.ts";
+import { type EventBus, keepSubscribed } from "../platform/bus/index.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { Db } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
@@ -115,8 +115,6 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 	let outboxLoop: Loop | undefined;
 	let engineLoop: Loop | undefined;
 	let unsubscribe: (() => Promise<void>) | undefined;
-	let stopped = true;
-	let retry: NodeJS.Timeout | undefined;
 	let sweeper: NodeJS.Timeout | undefined;
 
 	// Timeline entries and message redraws are records, not pages: the loops hand them off and go on
@@ -137,9 +135,13 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		if (!view || view.status === "firing") return;
 		const memberId = view.by?.startsWith("member:") ? view.by.slice("member:".length) : undefined;
 		const [member] = memberId ? await deps.members.findMany(tenant, [memberId]) : [];
+		const resolved = view.status === "resolved";
+		const promptId = resolved && !view.message.solution ? await deps.alerts.kbPromptOf(tenant, alertId) : undefined;
 		const state = {
-			status: view.status === "resolved" ? ("resolved" as const) : ("acknowledged" as const),
+			status: resolved ? ("resolved" as const) : ("acknowledged" as const),
 			by: member?.name ?? view.by ?? "someone",
+			notes: resolved ? view.notes : null,
+			prompt: promptId ? { tenantId: tenant.id, promptId } : undefined,
 		};
 		for (const page of pages) {
 			await update(page.providerRef!, { alert: page.message, tenant }, state);
@@ -149,6 +151,7 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		views: (tenant, ids) => deps.alerts.views(tenant, ids),
 		firingPaging: (tenant, since, until) => deps.alerts.firingPaging(tenant, since, until),
 		acknowledge: (tenant, id, by, via) => deps.alerts.acknowledge(tenant, id, by, via),
+		kbPromptOf: (tenant, id) => deps.alerts.kbPromptOf(tenant, id),
 		async recordTimeline(tenant, events) {
 			const write = deps.alerts
 				.recordTimeline(tenant, events)
@@ -268,26 +271,16 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 			engineLoop.start();
 			outboxLoop.start();
 			// Wake-ups only make the loops prompt; they run without them (deadlines come from the
-			// database). So a bus that is down delays the worker's start of nothing: keep trying.
-			const subscribe = () => {
-				if (stopped) return;
-				bus
-					.subscribe(WAKE_TOPIC, () => {
-						engineLoop?.wake();
-						outboxLoop?.wake();
-					})
-					.then((unsubscribeFn) => {
-						unsubscribe = unsubscribeFn;
-						if (stopped) void unsubscribeFn();
-					})
-					.catch((error) => {
-						onError(error, "escalation wake-up subscription");
-						retry = setTimeout(subscribe, 5000);
-						retry.unref?.();
-					});
-			};
-			stopped = false;
-			subscribe();
+			// database). So a bus that is down delays the worker's start of nothing.
+			unsubscribe = keepSubscribed(
+				bus,
+				WAKE_TOPIC,
+				() => {
+					engineLoop?.wake();
+					outboxLoop?.wake();
+				},
+				{ onError: (error) => onError(error, "escalation wake-up subscription") },
+			);
 			const audit = () => routing.sweep().catch((error) => onError(error, "escalation sweep"));
 			void audit();
 			sweeper = setInterval(audit, SWEEP_EVERY_MS);
@@ -295,8 +288,6 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		},
 
 		async stopWorker() {
-			stopped = true;
-			clearTimeout(retry);
 			clearInterval(sweeper);
 			await unsubscribe?.();
 			await Promise.all([engineLoop?.stop(), outboxLoop?.stop()]);

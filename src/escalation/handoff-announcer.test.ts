@@ -53,7 +53,7 @@ describe("handoff notices", () => {
 			members: {
 				findMany: async (_tenant, ids) => [ada, bo, member("cy", "Cy", "UTC")].filter((m) => ids.includes(m.id)),
 			},
-			slackSay: createSlackChannels({ token: "xoxb-handoff", apiUrl: slack.url }).say,
+			slackSay: createSlackChannels({ tokenFor: async () => "xoxb-handoff", apiUrl: slack.url }).say,
 			notice: (fields) => void logged.push(fields),
 			onError: (error) => {
 				throw error;

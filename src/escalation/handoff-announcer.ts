@@ -5,7 +5,7 @@ import type { Member, MemberApi, TenantRef } from "../tenant/index.ts";
 export interface HandoffAnnouncerDeps {
 	members: Pick<MemberApi, "findMany">;
 	/** Sends a Slack DM; absent when Slack is not configured (then the log is all there is). */
-	slackSay?: (slackUserId: string, text: string) => Promise<void>;
+	slackSay?: (tenant: TenantRef, slackUserId: string, text: string) => Promise<void>;
 	notice(fields: Record<string, unknown>, message: string): void;
 	onError(error: unknown, context: string): void;
 }
@@ -55,7 +55,7 @@ export function createHandoffAnnouncer(deps: HandoffAnnouncerDeps): HandoffNotif
 				const slackId = member.contactMethods.find((c) => c.type === "slack")?.value;
 				if (!deps.slackSay || !slackId) continue;
 				try {
-					await deps.slackSay(slackId, text);
+					await deps.slackSay(tenant, slackId, text);
 					told.push(member.name);
 				} catch (error) {
 					deps.onError(error, "handoff notice");

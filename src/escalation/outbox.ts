@@ -202,7 +202,7 @@ export function createOutbox(deps: OutboxDeps) {
 		const outgoing: OutgoingNotification = {
 			id: notification.id,
 			key: notification.key,
-			tenant: { id: tenant.id, slug: tenant.slug },
+			tenant: { id: tenant.id, slug: tenant.slug, schema: tenant.schema },
 			alert:
 				all.length > 1
 					? bundleAlert(

@@ -11,7 +11,8 @@ export interface ProviderSettings {
 	publicUrl: string;
 	/** Longest wait for a provider's answer; a timeout is retried (and reconciled first). */
 	timeoutMs: number;
-	slack?: { botToken: string; apiUrl: string };
+	/** Slack, when the deployment has a Slack app: each tenant's workspace token comes from `tokenFor`. */
+	slack?: { apiUrl: string; tokenFor: Parameters<typeof createSlackChannels>[0]["tokenFor"] };
 	twilio?: { accountSid: string; authToken: string; fromNumber: string; apiUrl: string };
 	webPush?: { publicKey: string; privateKey: string; subject: string; allowHttp: boolean };
 	vonage?: {
@@ -27,7 +28,7 @@ export interface ProviderSettings {
 
 export type Senders = Partial<Record<Exclude<NotificationChannel, "inbox">, Channel>> & {
 	/** A plain Slack DM that is not a page (handoff notices), when Slack is configured. */
-	slackSay?: (userId: string, text: string) => Promise<void>;
+	slackSay?: ReturnType<typeof createSlackChannels>["say"];
 	/** Redraws a sent Slack page once its alert was acknowledged or resolved. */
 	slackUpdate?: ReturnType<typeof createSlackChannels>["update"];
 };
@@ -36,7 +37,7 @@ export function createSenders(settings: ProviderSettings): Senders {
 	const senders: Senders = {};
 	if (settings.slack) {
 		const slack = createSlackChannels({
-			token: settings.slack.botToken,
+			tokenFor: settings.slack.tokenFor,
 			apiUrl: settings.slack.apiUrl,
 			timeoutMs: settings.timeoutMs,
 		});

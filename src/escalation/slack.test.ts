@@ -17,7 +17,7 @@ afterAll(async () => {
 const notification = (overrides: Partial<OutgoingNotification> = {}): OutgoingNotification => ({
 	id: "ob_1",
 	key: `esc_1:0:1:ann:slack:${++keySeq}`,
-	tenant: { id: "t_1", slug: "acme" },
+	tenant: { id: "t_1", slug: "acme", schema: "tenant_acme" },
 	alert: {
 		id: "al_42",
 		title: "Disk full on db-1",
@@ -34,7 +34,11 @@ const notification = (overrides: Partial<OutgoingNotification> = {}): OutgoingNo
 });
 
 const channels = (options: { token?: string; timeoutMs?: number } = {}) =>
-	createSlackChannels({ token: options.token ?? token, apiUrl: slack.url, timeoutMs: options.timeoutMs });
+	createSlackChannels({
+		tokenFor: async () => options.token ?? token,
+		apiUrl: slack.url,
+		timeoutMs: options.timeoutMs,
+	});
 
 /** The ChannelError a promise rejects with (fails the test when it resolves). */
 async function channelError(promise: Promise<unknown>): Promise<ChannelError> {
@@ -152,9 +156,20 @@ describe("Slack errors", () => {
 		const url = gone.url;
 		await gone.close();
 		const refused = await channelError(
-			createSlackChannels({ token, apiUrl: url }).channel.send(notification({ destination: "C0GONE" })),
+			createSlackChannels({ tokenFor: async () => token, apiUrl: url }).channel.send(
+				notification({ destination: "C0GONE" }),
+			),
 		);
 		expect(refused).toMatchObject({ retryable: true, message: "Slack chat.postMessage request failed: ECONNREFUSED" });
+	});
+
+	it("a tenant without a Slack token is told apart from a passing failure, and nothing is sent", async () => {
+		const before = slack.requests.length;
+		const unsent = await channelError(
+			createSlackChannels({ tokenFor: async () => undefined, apiUrl: slack.url }).dm.send(notification()),
+		);
+		expect(unsent).toMatchObject({ retryable: false, message: "Slack is not installed for tenant acme" });
+		expect(slack.requests.length).toBe(before);
 	});
 
 	it("never puts the token in an error message", async () => {

@@ -19,16 +19,21 @@ import {
 } from "@slack/web-api";
 import { LRUCache } from "lru-cache";
 import { leanFetch } from "../platform/lean-fetch.ts";
-import { type AlertMessageOptions, alertMessage } from "../slack/index.ts";
+import { alertMessage, type FollowUp, threadFollowUp } from "../slack/index.ts";
 
-type SlackMessageState = NonNullable<AlertMessageOptions["state"]>;
+type SlackMessageState = FollowUp;
+/** The tenant a page or notice is sent for: its Slack workspace speaks. */
+type SlackTenant = { id: string; slug: string; schema: string };
 
 import { type Channel, ChannelError, type Delivery, type OutgoingNotification } from "./channels.ts";
 
 /** Configuration for {@link createSlackChannels}. */
 export interface SlackChannelsOptions {
-	/** Bot token (`xoxb-…`). Never put in an error message or log. */
-	token: string;
+	/**
+	 * The bot token that speaks for a tenant (its Slack installation's, else the deployment's);
+	 * undefined when the tenant has no Slack. Never put in an error message or log.
+	 */
+	tokenFor(tenant: SlackTenant): Promise<string | undefined>;
 	/** Web API base, `https://slack.com/api/` in production; tests pass a local fake's URL. */
 	apiUrl: string;
 	/** Per-request timeout. Default 10 s: a page should not wait on a stuck connection. */
@@ -63,7 +68,7 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 	dm: Channel;
 	channel: Channel;
 	/** A plain DM that is not a page (a handoff notice): sent once, not through the outbox. */
-	say(userId: string, text: string): Promise<void>;
+	say(tenant: SlackTenant, userId: string, text: string): Promise<void>;
 	/**
 	 * Redraws a sent page (`channel:ts`) once someone acted on its alert, and says so in its thread
 	 * (an edit notifies nobody; a reply does).
@@ -74,7 +79,8 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 		state: SlackMessageState,
 	): Promise<void>;
 } {
-	const client = new WebClient(options.token, {
+	// One client for every workspace: each call names its token.
+	const client = new WebClient(undefined, {
 		slackApiUrl: options.apiUrl,
 		retryConfig: { retries: 0 },
 		timeout: options.timeoutMs ?? 10_000,
@@ -86,12 +92,17 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 		fetch: leanFetch,
 	});
 
-	/** Runs one Web API call, turning whatever it throws into a ChannelError. */
-	async function call<T>(method: string, run: () => Promise<T>): Promise<T> {
+	/** Runs one Web API call with the tenant's token, turning whatever it throws into a ChannelError. */
+	async function call<T>(tenant: SlackTenant, method: string, run: (token: string) => Promise<T>): Promise<T> {
+		const token = await options.tokenFor(tenant);
+		if (!token) {
+			// Configuration, not a passing failure: the page falls through to the member's next method.
+			throw new ChannelError(`Slack is not installed for tenant ${tenant.slug}`, { retryable: false });
+		}
 		try {
-			return await run();
+			return await run(token);
 		} catch (error) {
-			throw toChannelError(method, error, options.token);
+			throw toChannelError(method, error, token);
 		}
 	}
 
@@ -99,20 +110,23 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 	// the calls, and Slack rate-limits conversations.open).
 	const dmChannels = new LRUCache<string, string>({ max: 50_000 });
 
-	async function openDm(userId: string): Promise<string> {
-		const known = dmChannels.get(userId);
+	async function openDm(tenant: SlackTenant, userId: string): Promise<string> {
+		const known = dmChannels.get(`${tenant.id}:${userId}`);
 		if (known) return known;
-		const result = await call("conversations.open", () => client.conversations.open({ users: userId }));
+		const result = await call(tenant, "conversations.open", (token) =>
+			client.conversations.open({ token, users: userId }),
+		);
 		const id = result.channel?.id;
 		if (!id) throw new ChannelError("Slack conversations.open answered without a channel id", { retryable: true });
-		dmChannels.set(userId, id);
+		dmChannels.set(`${tenant.id}:${userId}`, id);
 		return id;
 	}
 
 	async function post(channel: string, n: OutgoingNotification): Promise<Delivery> {
 		const message = alertMessage(n.alert, { tenantId: n.tenant.id });
-		const result = await call("chat.postMessage", () =>
+		const result = await call(n.tenant, "chat.postMessage", (token) =>
 			client.chat.postMessage({
+				token,
 				channel,
 				text: message.text,
 				blocks: message.blocks,
@@ -129,8 +143,8 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 		const oldest = ((n.claimedAt.getTime() - HISTORY_SLACK_MS) / 1000).toFixed(6);
 		let cursor: string | undefined;
 		for (let page = 0; page < HISTORY_MAX_PAGES; page++) {
-			const result = await call("conversations.history", () =>
-				client.conversations.history({ channel, oldest, include_all_metadata: true, limit: 100, cursor }),
+			const result = await call(n.tenant, "conversations.history", (token) =>
+				client.conversations.history({ token, channel, oldest, include_all_metadata: true, limit: 100, cursor }),
 			);
 			const found = result.messages?.find(
 				(m) =>
@@ -146,22 +160,24 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 
 	return {
 		dm: {
-			send: async (n) => post(await openDm(n.destination), n),
-			findDelivered: async (n) => findIn(await openDm(n.destination), n),
+			send: async (n) => post(await openDm(n.tenant, n.destination), n),
+			findDelivered: async (n) => findIn(await openDm(n.tenant, n.destination), n),
 		},
 		async update(providerRef, n, state) {
 			const [channel, ts] = providerRef.split(":");
 			if (!channel || !ts) return;
-			const message = alertMessage(n.alert, { tenantId: n.tenant.id, state });
-			await call("chat.update", () => client.chat.update({ channel, ts, text: message.text, blocks: message.blocks }));
-			const done = state.status === "acknowledged" ? "Acknowledged" : "Resolved";
-			await call("chat.postMessage", () =>
-				client.chat.postMessage({ channel, thread_ts: ts, text: `${done} by ${state.by}.` }),
+			const message = alertMessage(n.alert, { tenantId: n.tenant.id, state: { status: state.status, by: state.by } });
+			await call(n.tenant, "chat.update", (token) =>
+				client.chat.update({ token, channel, ts, text: message.text, blocks: message.blocks }),
+			);
+			const followUp = threadFollowUp(state);
+			await call(n.tenant, "chat.postMessage", (token) =>
+				client.chat.postMessage({ token, channel, thread_ts: ts, text: followUp.text, blocks: followUp.blocks }),
 			);
 		},
-		async say(userId, text) {
-			const channel = await openDm(userId);
-			await call("chat.postMessage", () => client.chat.postMessage({ channel, text }));
+		async say(tenant, userId, text) {
+			const channel = await openDm(tenant, userId);
+			await call(tenant, "chat.postMessage", (token) => client.chat.postMessage({ token, channel, text }));
 		},
 		channel: {
 			send: (n) => post(n.destination, n),

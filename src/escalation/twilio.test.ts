@@ -31,7 +31,7 @@ function notification(
 	return {
 		id: `n-${nextId}`,
 		key: `esc-1:0:1:person-1:sms:${nextId}`,
-		tenant: { id: "t-1", slug: "acme" },
+		tenant: { id: "t-1", slug: "acme", schema: "tenant_acme" },
 		destination: "+15558675310",
 		ackCode: "482913",
 		claimedAt: new Date(),
@@ -99,7 +99,7 @@ describe("callTwiml", () => {
 		const twiml = callTwiml(
 			notification({
 				id: "n-42",
-				tenant: { id: "t-9", slug: "acme" },
+				tenant: { id: "t-9", slug: "acme", schema: "tenant_acme" },
 				alert: { title: `Latency > 5s & errors < 1% on "api" <script>`, solution: "Run `kill -HUP` & wait" },
 			}),
 			`${publicUrl}/`,

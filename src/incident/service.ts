@@ -45,6 +45,10 @@ export interface KnowledgeBaseApi {
 	merge(tenant: TenantRef, id: string, into: string, actor: Actor): Promise<{ merged: Incident; target: Incident }>;
 	history(tenant: TenantRef, id: string): Promise<IncidentVersion[]>;
 	prompts(tenant: TenantRef, status: KbPrompt["status"], limit: number): Promise<KbPrompt[]>;
+	/** One "add to knowledge base?" prompt; not_found when it does not exist. */
+	prompt(tenant: TenantRef, id: string): Promise<KbPrompt>;
+	/** The pending prompt a resolution of this alert raised, if any. */
+	pendingPromptOf(tenant: TenantRef, alertId: string): Promise<KbPrompt | undefined>;
 	dismissPrompt(tenant: TenantRef, id: string, actor: Actor): Promise<KbPrompt>;
 }
 
@@ -388,6 +392,12 @@ export function createKnowledgeBase({
 		},
 
 		prompts: (tenant, status, limit) => store.listPrompts(db, tenant.schema, status, limit),
+		async prompt(tenant, id) {
+			const prompt = await store.findPrompt(db, tenant.schema, id);
+			if (!prompt) throw new AppError("not_found", "kb_prompt.not_found", `Prompt ${id} does not exist`);
+			return prompt;
+		},
+		pendingPromptOf: (tenant, alertId) => store.findPendingPromptOfAlert(db, tenant.schema, alertId),
 
 		async dismissPrompt(tenant, id, actor) {
 			return db.transaction().execute(async (trx) => {

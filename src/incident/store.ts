@@ -423,6 +423,16 @@ export async function findPrompt(db: Db, schema: string, id: string): Promise<Kb
 	return row && promptFromRow(row);
 }
 
+export async function findPendingPromptOfAlert(db: Db, schema: string, alertId: string): Promise<KbPrompt | undefined> {
+	const row = await tables(db, schema)
+		.selectFrom("kb_prompts")
+		.selectAll()
+		.where("alert_id", "=", alertId)
+		.where("status", "=", "pending")
+		.executeTakeFirst();
+	return row && promptFromRow(row);
+}
+
 export async function closePrompt(
 	db: Db,
 	schema: string,

@@ -1,18 +1,21 @@
-/** The Slack domain: messages, signed requests from Slack, the alert buttons. Other code imports only this. */
+/** The Slack domain: installations, messages, signed requests from Slack, the bot. Other code imports only this. */
 
-export { slackRoutes } from "./handler.ts";
-export { type BlockAction, createInteractions, type InteractionDeps, type Interactions } from "./interactions.ts";
+export { createSlackBot, type SlackBot, type SlackBotDeps } from "./bot.ts";
+export { slackAdminRoutes, slackRoutes } from "./handler.ts";
+export { createInstallations, type Installations, type SlackInstallation } from "./installations.ts";
 export {
 	ALERT_ACTIONS,
 	type AlertMessageOptions,
 	alertMessage,
 	escapeText,
+	type FollowUp,
 	MAX_LABELS,
 	markdownToMrkdwn,
 	parseAlertButtonValue,
 	type SlackAlert,
 	type SlackMessage,
+	threadFollowUp,
 	truncateMrkdwn,
 } from "./messages.ts";
-export { createSlackOutbound } from "./outbound.ts";
 export { slackSignature, slackSignatureProblem } from "./signature.ts";
+export { createSlackWeb } from "./web.ts";

@@ -36,6 +36,15 @@ export interface AlertMessageOptions {
 	state?: { status: "acknowledged" | "resolved"; by: string };
 }
 
+/** What a thread follow-up says: who acted, the resolution, and whether to ask for a knowledge-base entry. */
+export interface FollowUp {
+	status: "acknowledged" | "resolved";
+	by: string;
+	notes?: string | null;
+	/** A pending "add to knowledge base?" prompt of this alert (spec §4.3): its button opens the modal. */
+	prompt?: { tenantId: string; promptId: string };
+}
+
 /** What a button's value names: the tenant and the alert. */
 export function parseAlertButtonValue(value: string): { tenantId: string; alertId: string } | undefined {
 	const match = /^([0-9a-f-]{36}):([0-9a-f-]{36})$/.exec(value);
@@ -47,7 +56,12 @@ export const ALERT_ACTIONS = {
 	acknowledge: "alert_acknowledge",
 	resolve: "alert_resolve",
 	view: "alert_view",
+	/** The "Add to knowledge base?" prompt's button: opens the modal. */
+	addToKnowledgeBase: "kb_prompt_add",
 } as const;
+
+/** The knowledge-base modal's `callback_id`, which its `view_submission` carries. */
+export const KB_MODAL_CALLBACK = "kb_add";
 
 /** Labels shown at most; an alert from Prometheus easily carries twenty, most of them noise on a phone. */
 export const MAX_LABELS = 10;
@@ -195,4 +209,103 @@ function alertActions(alert: SlackAlert, value: string, status?: "acknowledged" 
 		value,
 	});
 	return { type: "actions", elements };
+}
+
+/**
+ * The reply in an alert message's thread once someone acted (an edit notifies nobody; a reply
+ * does): who, the resolution notes, and for a fix the knowledge base did not know yet, the
+ * "New issue resolved. Add to knowledge base?" prompt.
+ */
+export function threadFollowUp(followUp: FollowUp): SlackMessage {
+	const by = escapeText(followUp.by);
+	if (followUp.status === "acknowledged") {
+		return { text: `Acknowledged by ${by}.`, blocks: [section(`:eyes: Acknowledged by *${by}*.`)] };
+	}
+	const notes = followUp.notes?.trim();
+	const blocks: KnownBlock[] = [
+		section(`:white_check_mark: Resolved by *${by}*.${notes ? `\n*Resolution*\n${markdownToMrkdwn(notes)}` : ""}`),
+	];
+	if (followUp.prompt) {
+		blocks.push(
+			section("*New issue resolved. Add to knowledge base?* The next person paged for it will see the fix."),
+			{
+				type: "actions",
+				elements: [
+					{
+						type: "button",
+						action_id: ALERT_ACTIONS.addToKnowledgeBase,
+						text: { type: "plain_text", text: "Add to knowledge base" },
+						value: `${followUp.prompt.tenantId}:${followUp.prompt.promptId}`,
+						style: "primary",
+					},
+				],
+			},
+		);
+	}
+	return { text: `Resolved by ${by}.${notes ? ` ${escapeText(notes)}` : ""}`, blocks };
+}
+
+/** What the knowledge-base modal carries between opening and submission (`private_metadata`). */
+export interface KbModalContext {
+	tenantId: string;
+	promptId?: string;
+	/** The prompt message, to say in its thread that the entry was added. */
+	thread?: { channel: string; ts: string };
+}
+
+/** Block ids of the modal's inputs; `view_submission` reports values under them. */
+export const KB_MODAL_FIELDS = ["title", "symptoms", "root_cause", "solution", "tags"] as const;
+export type KbModalField = (typeof KB_MODAL_FIELDS)[number];
+
+/** The "add to knowledge base" modal (`views.open`), prefilled from the resolved alert when there is one. */
+export function knowledgeBaseModal(context: KbModalContext, prefill: { title?: string; solution?: string } = {}) {
+	const input = (
+		field: KbModalField,
+		label: string,
+		options: { multiline?: boolean; optional?: boolean; initial?: string; hint?: string; max: number },
+	) => ({
+		type: "input" as const,
+		block_id: field,
+		optional: options.optional ?? false,
+		label: { type: "plain_text" as const, text: label },
+		...(options.hint && { hint: { type: "plain_text" as const, text: options.hint } }),
+		element: {
+			type: "plain_text_input" as const,
+			action_id: "value",
+			multiline: options.multiline ?? false,
+			max_length: options.max,
+			...(options.initial && { initial_value: truncatePlain(options.initial, options.max) }),
+		},
+	});
+	return {
+		type: "modal" as const,
+		callback_id: KB_MODAL_CALLBACK,
+		private_metadata: JSON.stringify(context),
+		title: { type: "plain_text" as const, text: "Add to knowledge base" },
+		submit: { type: "plain_text" as const, text: "Save" },
+		close: { type: "plain_text" as const, text: "Cancel" },
+		blocks: [
+			input("title", "Title", { initial: prefill.title, max: 200 }),
+			input("symptoms", "Symptoms", { multiline: true, optional: true, max: 2000 }),
+			input("root_cause", "Root cause", { multiline: true, optional: true, max: 2000 }),
+			input("solution", "Solution", {
+				multiline: true,
+				initial: prefill.solution,
+				hint: "What fixed it, step by step. Markdown works.",
+				max: 2900,
+			}),
+			input("tags", "Tags", { optional: true, hint: "Comma-separated, e.g. postgres, disk", max: 200 }),
+		],
+	};
+}
+
+/** One line of an alert list: badge, title, severity and status, the id to act on, and a link. */
+export function alertLine(alert: Pick<SlackAlert, "id" | "title" | "severity" | "url"> & { status: string }): string {
+	const badge = severityBadges[alert.severity.toLowerCase()] ?? ":white_circle:";
+	return `${badge} *${escapeText(truncatePlain(alert.title, 150))}* · ${alert.severity} · ${alert.status} · ${link(alert.url, "View")}\n\`${alert.id}\``;
+}
+
+/** A plain reply made of sections (a slash command's answer); `text` is the fallback. */
+export function replyMessage(text: string, sections: string[] = [text]): SlackMessage {
+	return { text, blocks: sections.map((mrkdwn) => section(mrkdwn)) };
 }

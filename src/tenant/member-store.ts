@@ -93,6 +93,15 @@ export async function findMemberByContact(
 	return row && memberFromRow(row);
 }
 
+export async function findMemberByEmail(db: Db, schema: string, email: string): Promise<Member | undefined> {
+	const row = await tables(db, schema)
+		.selectFrom("members")
+		.selectAll()
+		.where(sql<string>`lower(email)`, "=", email.toLowerCase())
+		.executeTakeFirst();
+	return row && memberFromRow(row);
+}
+
 export async function listMembers(db: Db, schema: string): Promise<Member[]> {
 	const rows = await tables(db, schema).selectFrom("members").selectAll().orderBy("name").orderBy("id").execute();
 	return rows.map(memberFromRow);

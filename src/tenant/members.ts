@@ -15,6 +15,8 @@ export interface MemberApi {
 	findMany(tenant: TenantRef, ids: string[]): Promise<Member[]>;
 	/** The member who lists this contact method (e.g. their Slack user id), if any. */
 	findByContact(tenant: TenantRef, contact: ContactMethod): Promise<Member | undefined>;
+	/** The member with this e-mail address, compared without regard to case. */
+	findByEmail(tenant: TenantRef, email: string): Promise<Member | undefined>;
 	create(tenant: TenantRef, input: MemberInput, actor: Actor): Promise<Member>;
 	update(tenant: TenantRef, id: string, version: number, input: MemberInput, actor: Actor): Promise<Member>;
 	remove(tenant: TenantRef, id: string, actor: Actor): Promise<void>;
@@ -65,6 +67,7 @@ export function createMemberService({ db, clock, usage }: MemberServiceDeps): Me
 
 		findMany: (tenant, ids) => store.findMembers(db, tenant.schema, ids),
 		findByContact: (tenant, contact) => store.findMemberByContact(db, tenant.schema, contact),
+		findByEmail: (tenant, email) => store.findMemberByEmail(db, tenant.schema, email),
 
 		async create(tenant, input, actor) {
 			checkZone(input);

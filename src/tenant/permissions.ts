@@ -44,6 +44,8 @@ export const permissionTable = {
 	"escalation.read": everyone,
 	/** Create and change escalation policies. */
 	"escalation.manage": ["admin", "manager"],
+	/** See and change the tenant's Slack installation, and install the app (OAuth). */
+	"slack.manage": ["admin"],
 	/** Read runbooks and the templates. */
 	"runbooks.read": everyone,
 	/** Create, change and delete runbooks. */

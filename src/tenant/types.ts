@@ -62,7 +62,7 @@ export type RouteAuth =
 
 /** Who did it, for the audit log. */
 export interface Actor {
-	principal: Principal | { type: "system"; id: string };
+	principal: Principal | { type: "system"; id: string } | { type: "member"; id: string };
 	requestId?: string;
 	sourceIp?: string;
 }

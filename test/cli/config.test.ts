@@ -67,7 +67,11 @@ describe.concurrent("opswatch check-config", () => {
 			provider_timeout_ms: 10000,
 			// Providers not configured: nothing of theirs is in use.
 			slack_bot_token: null,
-			slack_api_url: null,
+			secret_key: null,
+			slack_api_url: "https://slack.com/api/",
+			slack_client_id: null,
+			slack_client_secret: null,
+			slack_oauth_url: null,
 			slack_signing_secret: null,
 			twilio_account_sid: null,
 			twilio_auth_token: null,

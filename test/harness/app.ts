@@ -86,6 +86,8 @@ export async function startTestApp(
 			OPSWATCH_PORT: String(port),
 			...(options.reachable && { OPSWATCH_PUBLIC_URL: `http://127.0.0.1:${port}` }),
 			OPSWATCH_ADMIN_TOKEN: adminToken,
+			// Replicas share the key that seals stored secrets, as a deployment's processes must.
+			OPSWATCH_SECRET_KEY: replicaOf?.config.secretKey?.toString("hex") ?? randomBytes(32).toString("hex"),
 			OPSWATCH_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
 			...(testRedisUrl && {
 				OPSWATCH_REDIS_URL: testRedisUrl,

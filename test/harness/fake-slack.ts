@@ -1,6 +1,8 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: modal views are read freely by tests
 /**
- * A local fake of the Slack Web API, enough for OpsWatch's pages: `conversations.open`,
- * `chat.postMessage`, `chat.update`, `conversations.history`. It records what was posted so a
+ * A local fake of the Slack Web API, enough for OpsWatch's pages and bot: `conversations.open`,
+ * `chat.postMessage`, `chat.update`, `conversations.history`, `views.open`, `users.info` and
+ * `oauth.v2.access`. It records what was posted so a
  * test can wait for it (`await slack.expectMessage({ to: "U0ANN", text: /disk full/ })`), and can
  * fail the next requests the ways Slack does.
  *
@@ -67,18 +69,41 @@ export interface FakeSlack {
 	postsIn(channelId: string): FakeSlackMessage[];
 	/** Waits until a matching message was posted, polling every 20 ms; throws a readable error on timeout. */
 	expectMessage(match: MessageMatcher, timeoutMs?: number): Promise<FakeSlackMessage>;
+	/** Modals opened with `views.open`, oldest first. */
+	views: { triggerId: string; view: Record<string, any> }[];
+	/** Gives a user a profile e-mail address (`users.info`); users without one are `user_not_found`. */
+	setUserEmail(userId: string, email: string): void;
+	/** Accepts another bot token (a second workspace). */
+	addToken(token: string): void;
+	/** Lets `oauth.v2.access` exchange `code` (once) for this workspace's bot token, for this app. */
+	grantCode(
+		code: string,
+		grant: {
+			clientId: string;
+			clientSecret: string;
+			teamId: string;
+			teamName: string;
+			botToken: string;
+			botUserId: string;
+			channelId?: string;
+		},
+	): void;
 	/** Fails the next `count` requests, whatever their method; with no status or error, HTTP 500. */
 	failNext(count: number, failure?: FakeSlackFailure): void;
 	close(): Promise<void>;
 }
 
 // Fields the SDK sends JSON-encoded inside a form body.
-const jsonFields = new Set(["blocks", "attachments", "metadata"]);
+const jsonFields = new Set(["blocks", "attachments", "metadata", "view"]);
 const channelId = /^[CDG][A-Z0-9]+$/;
 
 /** Starts the fake on 127.0.0.1 at a free port; only requests carrying `token` are accepted. */
 export async function startFakeSlack(options: { token: string }): Promise<FakeSlack> {
 	const messages: FakeSlackMessage[] = [];
+	const tokens = new Set([options.token]);
+	const views: FakeSlack["views"] = [];
+	const emails = new Map<string, string>();
+	const grants = new Map<string, Parameters<FakeSlack["grantCode"]>[1]>();
 	const requests: FakeSlackRequest[] = [];
 	const failures: FakeSlackFailure[] = [];
 	let lastTs = 0;
@@ -138,6 +163,18 @@ export async function startFakeSlack(options: { token: string }): Promise<FakeSl
 				message: toMessage(message, true),
 			};
 		},
+		"views.open": (p) => {
+			if (typeof p.trigger_id !== "string" || !p.trigger_id) return { ok: false, error: "invalid_trigger_id" };
+			const view = p.view as Record<string, any> | undefined;
+			if (view?.type !== "modal" || !Array.isArray(view.blocks)) return { ok: false, error: "invalid_arguments" };
+			views.push({ triggerId: p.trigger_id, view });
+			return { ok: true, view: { id: `V${views.length}`, ...view } };
+		},
+		"users.info": (p) => {
+			const email = emails.get(String(p.user ?? ""));
+			if (!email) return { ok: false, error: "user_not_found" };
+			return { ok: true, user: { id: p.user, profile: { email } } };
+		},
 		"conversations.history": (p) => {
 			const channel = String(p.channel ?? "");
 			if (!channelId.test(channel)) return { ok: false, error: "channel_not_found" };
@@ -166,6 +203,25 @@ export async function startFakeSlack(options: { token: string }): Promise<FakeSl
 	};
 
 	const responses: { path: string; body: Record<string, unknown> }[] = [];
+
+	function exchange(p: Record<string, unknown>): Record<string, unknown> {
+		const grant = grants.get(String(p.code ?? ""));
+		if (!grant) return { ok: false, error: "invalid_code" };
+		if (p.client_id !== grant.clientId) return { ok: false, error: "invalid_client_id" };
+		if (p.client_secret !== grant.clientSecret) return { ok: false, error: "bad_client_secret" };
+		grants.delete(String(p.code));
+		tokens.add(grant.botToken);
+		return {
+			ok: true,
+			access_token: grant.botToken,
+			token_type: "bot",
+			scope: "chat:write,commands",
+			bot_user_id: grant.botUserId,
+			app_id: "A0FAKE",
+			team: { id: grant.teamId, name: grant.teamName },
+			...(grant.channelId && { incoming_webhook: { channel_id: grant.channelId, channel: "#alerts" } }),
+		};
+	}
 
 	const server = http.createServer(async (req, res) => {
 		const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -204,9 +260,11 @@ export async function startFakeSlack(options: { token: string }): Promise<FakeSl
 				return answer(200, { ok: false, error: failure.error });
 			}
 
+			// The code exchange authenticates the app (client id and secret), not a bot.
+			if (method === "oauth.v2.access") return answer(200, exchange(params));
 			const auth = req.headers.authorization;
 			if (!auth) return answer(200, { ok: false, error: "not_authed" });
-			if (auth !== `Bearer ${options.token}`) return answer(200, { ok: false, error: "invalid_auth" });
+			if (!tokens.has(auth.replace(/^Bearer /, ""))) return answer(200, { ok: false, error: "invalid_auth" });
 			const handle = methods[method];
 			if (!handle) return answer(200, { ok: false, error: "unknown_method" });
 			return answer(200, handle(params));
@@ -229,6 +287,10 @@ export async function startFakeSlack(options: { token: string }): Promise<FakeSl
 		requests,
 		responses,
 		responseUrl: (id) => `http://127.0.0.1:${port}/response/${id}`,
+		views,
+		setUserEmail: (userId, email) => void emails.set(userId, email),
+		addToken: (token) => void tokens.add(token),
+		grantCode: (code, grant) => void grants.set(code, grant),
 		dmChannelOf,
 		dmsTo: (userId) => postsIn(dmChannelOf(userId)),
 		postsIn,

@@ -19,7 +19,7 @@ export function outgoingNotification(
 	return {
 		id: "ntf-1",
 		key: "esc-1:0:1:mem-1:sms",
-		tenant: { id: "ten-1", slug: "acme" },
+		tenant: { id: "ten-1", slug: "acme", schema: "tenant_acme" },
 		destination: "+447700900123",
 		ackCode: "K7Q2",
 		claimedAt: new Date("2026-11-26T03:00:00Z"),

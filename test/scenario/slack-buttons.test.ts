@@ -74,6 +74,8 @@ beforeAll(async () => {
 		},
 	});
 	tenant = await app.newTenant("buttons");
+	// The deployment's bot token speaks for the workspace; the installation ties the team to the tenant.
+	await call("PUT", "/api/v1/slack/installation", { teamId: "T0TEAM", teamName: "Buttons Inc" });
 	for (const [name, user] of [
 		["ada", "U0ADA"],
 		["bob", "U0BOB"],

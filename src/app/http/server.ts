@@ -25,7 +25,7 @@ import type { Clock } from "../../platform/clock.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { Metrics } from "../../platform/metrics.ts";
 import { type RosterApi, rosterRoutes } from "../../roster/index.ts";
-import { type Interactions, slackRoutes } from "../../slack/index.ts";
+import { type SlackBot, slackAdminRoutes, slackRoutes } from "../../slack/index.ts";
 import { type MemberApi, memberRoutes, type TenantApi, tenantRoutes } from "../../tenant/index.ts";
 import { registerAdmission } from "./admission.ts";
 import { registerAuth } from "./auth.ts";
@@ -53,8 +53,8 @@ export interface HttpServerDeps {
 		twilio?: { authToken: string; publicUrl: string };
 		/** Set when Web Push is configured. */
 		webPush?: { publicKey: string; allowHttp: boolean };
-		/** Set when the Slack app is configured: Slack's requests are verified with its signing secret. */
-		slack?: { signingSecret: string; interactions: Interactions };
+		/** The Slack bot; requests to the OpsWatch app's endpoints are verified with its signing secret (when set). */
+		slack: { bot: SlackBot; signingSecret: string | undefined };
 		/** Set when Vonage is configured: its callbacks are verified with the signature secret. */
 		vonage?: { signatureSecret: string; smsSignatureMethod: "md5hash" | "sha256" };
 		clock: Clock;
@@ -152,9 +152,8 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 		if (deps.api.twilio) {
 			await app.register(twilioWebhookRoutes, { escalations: deps.api.escalations, ...deps.api.twilio });
 		}
-		if (deps.api.slack) {
-			await app.register(slackRoutes, { ...deps.api.slack, now: () => clock.now() });
-		}
+		await app.register(slackRoutes, { ...deps.api.slack, tenants: deps.api.tenants, now: () => clock.now() });
+		await app.register(slackAdminRoutes, { bot: deps.api.slack.bot });
 		if (deps.api.vonage) {
 			await app.register(vonageWebhookRoutes, { escalations: deps.api.escalations, ...deps.api.vonage });
 		}

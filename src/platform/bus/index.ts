@@ -1,3 +1,4 @@
+export { keepSubscribed } from "./keep-subscribed.ts";
 export { createMemoryBus, type MemoryBusOptions } from "./memory.ts";
 export { createRedisBus, type RedisBusOptions } from "./redis.ts";
 export { assertValidTopic, TOPIC_PATTERN } from "./shared.ts";
