@@ -143,6 +143,17 @@ export function createCommands(deps: CommandDeps) {
 				action === "ack"
 					? await alerts.acknowledge(scope.tenant, id, by(member), "slack")
 					: await alerts.resolve(scope.tenant, id, { name: by(member), kind: "member" }, notes, "slack");
+			// Acting twice is no error (transitions are idempotent), but someone else may have been first.
+			const actedBy = action === "ack" ? alert.acknowledgedBy : alert.resolvedBy;
+			if (actedBy !== by(member)) {
+				const [first] = actedBy?.startsWith("member:")
+					? await deps.members.findMany(scope.tenant, [actedBy.slice("member:".length)])
+					: [];
+				const state = action === "ack" ? "acknowledged" : "resolved";
+				return say(
+					`*${escapeText(alert.title)}* was already ${state} by ${escapeText(first?.name ?? actedBy ?? "someone")}.`,
+				);
+			}
 			const done = action === "ack" ? ":eyes: acknowledged" : ":white_check_mark: resolved";
 			return say(
 				`${escapeText(member.name)} ${done} *${escapeText(alert.title)}*${notes ? `: ${escapeText(notes)}` : "."}`,
