@@ -121,7 +121,8 @@ export async function startTestApp(
 			headers["content-type"] ??= "application/json";
 			body = JSON.stringify(opts.json);
 		}
-		const response = await fetch(url + path, { method, headers, body });
+		// Redirects are answers to check (the Slack install), not to follow.
+		const response = await fetch(url + path, { method, headers, body, redirect: "manual" });
 		if (opts.headersOnly) {
 			await response.body?.cancel();
 			return { status: response.status, headers: response.headers, body: undefined as T, text: "" };

@@ -335,6 +335,27 @@ describe(`the Slack bot (${backendName})`, () => {
 		expect((await command("kb remove"))!.text).toMatch(/did you mean `\/opswatch kb add`/);
 	});
 
+	it("answers a command that takes longer than Slack waits through its response URL", async () => {
+		await call("POST", "/api/v1/members", {
+			name: "Carol",
+			email: "carol@example.com",
+			timeZone: "UTC",
+			contactMethods: [],
+		});
+		slack.setUserEmail("U0CAROL", "carol@example.com");
+		// Slack's users.info (who is U0CAROL?) answers only after 3 s: past the 3-second budget.
+		slack.failNext(1, { delayMs: 3000 });
+		const responseUrl = slack.responseUrl("slow-one");
+		const response = await signed(
+			"/api/v1/slack/commands",
+			sender.command({ team: TEAM, user: "U0CAROL", text: "oncall", responseUrl }),
+		);
+		expect(response.body).toMatchObject({ response_type: "ephemeral", text: "Working on it…" });
+		await expect
+			.poll(() => slack.responses.find((r) => r.path === "/response/slow-one")?.body, { timeout: 5000 })
+			.toMatchObject({ response_type: "ephemeral", text: expect.stringMatching(/^\*Primary\*: \*Ada\*/) });
+	});
+
 	it("refuses strangers, other workspaces, forgeries and replays, changing nothing", async () => {
 		const fired = await call("POST", "/api/v1/webhooks/generic", { title: "Stranger danger", severity: "warning" });
 		const alertId = fired.body.alerts[0].alertId;
