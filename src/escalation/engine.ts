@@ -57,7 +57,23 @@ export interface EngineDeps {
 	notice(fields: Record<string, unknown>, message: string): void;
 	/** Called after notifications were queued, so the outbox sends them at once. */
 	queued(): void;
+	/**
+	 * Tiers past the first, repeats and exhaustion, after commit: whoever was paged before hears
+	 * (in their page's Slack thread) that the alert went on.
+	 */
+	escalated?(tenant: TenantRef, moves: EscalationMove[]): void;
 	onError(error: unknown, context: string): void;
+}
+
+/** Where an escalation went when a tier past its first fired, for the earlier pages' threads. */
+export interface EscalationMove {
+	alertId: string;
+	/** 1-based; undefined once exhausted. */
+	tier?: number;
+	pass?: number;
+	/** Who and what was paged: member names and Slack channel ids. */
+	members: string[];
+	channels: string[];
 }
 
 /** SMS reply codes stay valid this long after the page. */
@@ -296,6 +312,20 @@ export function createEngine(deps: EngineDeps) {
 		);
 		if (fired.length === 0) return;
 		deps.queued();
+		const moves = fired.filter((w) => w.action.kind !== "tier" || w.action.tier > 0 || w.action.attempt > 0);
+		if (moves.length > 0 && deps.escalated) {
+			deps.escalated(
+				tenant,
+				moves.map((w) => ({
+					alertId: w.escalation.alertId,
+					...(w.action.kind === "tier" && { tier: w.action.tier + 1, pass: w.action.attempt + 1 }),
+					members: [...new Set(w.notes.flatMap((n) => (n.kind === "notify" ? [String(n.member)] : [])))],
+					channels: w.notes.flatMap((n) =>
+						(n.kind === "post" || n.kind === "emergency") && !n.skipped ? [String(n.channel)] : [],
+					),
+				})),
+			);
+		}
 		for (const w of fired) {
 			metrics.lateness("escalation", (now.getTime() - w.at.getTime()) / 1000);
 			if (w.action.kind === "tier") metrics.tierFired(tenant, w.action.tier);

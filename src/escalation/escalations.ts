@@ -5,9 +5,10 @@ import type { Db } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
 import { createLoop, type Loop } from "../platform/loop.ts";
 import { inSpan } from "../platform/tracing.ts";
+import { escalatedFollowUp } from "../slack/index.ts";
 import type { Actor, MemberApi, TenantApi, TenantRef } from "../tenant/index.ts";
 import { createAnswers } from "./answers.ts";
-import { type AlertDesk, createEngine } from "./engine.ts";
+import { type AlertDesk, createEngine, type EscalationMove } from "./engine.ts";
 import type { Escalation } from "./escalation-store.ts";
 import * as escalations from "./escalation-store.ts";
 import type { EscalationMetrics } from "./metrics.ts";
@@ -129,7 +130,7 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 	async function redrawSlackPages(tenant: TenantRef, alertId: string): Promise<void> {
 		const update = deps.channels.slackUpdate;
 		if (!update) return;
-		const pages = await outbox.sentSlackPages(db, tenant.schema, alertId);
+		const pages = await outbox.sentSlackPagesOf(db, tenant.schema, [alertId]);
 		if (pages.length === 0) return;
 		const view = (await deps.alerts.views(tenant, [alertId])).get(alertId);
 		if (!view || view.status === "firing") return;
@@ -147,6 +148,23 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 			await update(page.providerRef!, { alert: page.message, tenant }, state);
 		}
 	}
+	/** Tells the threads of an alert's earlier Slack pages where its escalation went. */
+	async function announceEscalations(tenant: TenantRef, moves: EscalationMove[]): Promise<void> {
+		const reply = deps.channels.slackReply;
+		if (!reply) return;
+		const pages = await outbox.sentSlackPagesOf(
+			db,
+			tenant.schema,
+			moves.map((m) => m.alertId),
+		);
+		for (const move of moves) {
+			const message = escalatedFollowUp(move);
+			for (const page of pages.filter((p) => p.alertId === move.alertId)) {
+				await reply(page.providerRef!, tenant, message);
+			}
+		}
+	}
+
 	const desk: AlertDesk = {
 		views: (tenant, ids) => deps.alerts.views(tenant, ids),
 		firingPaging: (tenant, since, until) => deps.alerts.firingPaging(tenant, since, until),
@@ -172,6 +190,8 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		configured,
 		metrics: deps.metrics,
 		queued: () => outboxLoop?.wake(),
+		escalated: (tenant, moves) =>
+			track(announceEscalations(tenant, moves).catch((error) => onError(error, "slack escalation follow-up"))),
 		notice: deps.notice,
 		onError,
 	});

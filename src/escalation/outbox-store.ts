@@ -199,10 +199,11 @@ export async function recentSends(
 }
 
 /** An alert's Slack messages that went out (DMs and channel posts), to update when the alert changes. */
-export async function sentSlackPages(db: Db, schema: string, alertId: string): Promise<Notification[]> {
+export async function sentSlackPagesOf(db: Db, schema: string, alertIds: string[]): Promise<Notification[]> {
+	if (alertIds.length === 0) return [];
 	const { rows } = await sql<NotificationRow>`
 		select * from ${notifications(schema)}
-		where alert_id = ${alertId} and channel in ('slack_dm', 'slack_channel') and status = 'sent'
+		where alert_id = any(${alertIds}::uuid[]) and channel in ('slack_dm', 'slack_channel') and status = 'sent'
 			and provider_ref is not null
 		order by created_at`.execute(db);
 	return rows.map(notificationFromRow);

@@ -31,6 +31,8 @@ export type Senders = Partial<Record<Exclude<NotificationChannel, "inbox">, Chan
 	slackSay?: ReturnType<typeof createSlackChannels>["say"];
 	/** Redraws a sent Slack page once its alert was acknowledged or resolved. */
 	slackUpdate?: ReturnType<typeof createSlackChannels>["update"];
+	/** Replies in a sent Slack page's thread (where its escalation went). */
+	slackReply?: ReturnType<typeof createSlackChannels>["reply"];
 };
 
 export function createSenders(settings: ProviderSettings): Senders {
@@ -45,6 +47,7 @@ export function createSenders(settings: ProviderSettings): Senders {
 		senders.slack_channel = slack.channel;
 		senders.slackSay = slack.say;
 		senders.slackUpdate = slack.update;
+		senders.slackReply = slack.reply;
 	}
 	if (settings.twilio) {
 		const twilio = createTwilio({

@@ -19,7 +19,7 @@ import {
 } from "@slack/web-api";
 import { LRUCache } from "lru-cache";
 import { leanFetch } from "../platform/lean-fetch.ts";
-import { alertMessage, type FollowUp, threadFollowUp } from "../slack/index.ts";
+import { alertMessage, type FollowUp, type SlackMessage, threadFollowUp } from "../slack/index.ts";
 
 type SlackMessageState = FollowUp;
 /** The tenant a page or notice is sent for: its Slack workspace speaks. */
@@ -78,6 +78,8 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 		n: Pick<OutgoingNotification, "alert" | "tenant">,
 		state: SlackMessageState,
 	): Promise<void>;
+	/** Replies in a sent page's thread (`channel:ts`). */
+	reply(providerRef: string, tenant: SlackTenant, message: SlackMessage): Promise<void>;
 } {
 	// One client for every workspace: each call names its token.
 	const client = new WebClient(undefined, {
@@ -139,6 +141,14 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 		return { providerRef: `${result.channel ?? channel}:${result.ts}` };
 	}
 
+	async function reply(providerRef: string, tenant: SlackTenant, message: SlackMessage): Promise<void> {
+		const [channel, ts] = providerRef.split(":");
+		if (!channel || !ts) return;
+		await call(tenant, "chat.postMessage", (token) =>
+			client.chat.postMessage({ token, channel, thread_ts: ts, text: message.text, blocks: message.blocks }),
+		);
+	}
+
 	async function findIn(channel: string, n: OutgoingNotification): Promise<Delivery | undefined> {
 		const oldest = ((n.claimedAt.getTime() - HISTORY_SLACK_MS) / 1000).toFixed(6);
 		let cursor: string | undefined;
@@ -170,11 +180,9 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 			await call(n.tenant, "chat.update", (token) =>
 				client.chat.update({ token, channel, ts, text: message.text, blocks: message.blocks }),
 			);
-			const followUp = threadFollowUp(state);
-			await call(n.tenant, "chat.postMessage", (token) =>
-				client.chat.postMessage({ token, channel, thread_ts: ts, text: followUp.text, blocks: followUp.blocks }),
-			);
+			await reply(providerRef, n.tenant, threadFollowUp(state));
 		},
+		reply,
 		async say(tenant, userId, text) {
 			const channel = await openDm(tenant, userId);
 			await call(tenant, "chat.postMessage", (token) => client.chat.postMessage({ token, channel, text }));

@@ -7,6 +7,7 @@ export {
 	ALERT_ACTIONS,
 	type AlertMessageOptions,
 	alertMessage,
+	escalatedFollowUp,
 	escapeText,
 	type FollowUp,
 	MAX_LABELS,

@@ -245,6 +245,27 @@ export function threadFollowUp(followUp: FollowUp): SlackMessage {
 	return { text: `Resolved by ${by}.${notes ? ` ${escapeText(notes)}` : ""}`, blocks };
 }
 
+/**
+ * The reply in an earlier page's thread when the alert's escalation went on: to the next tier (who
+ * and which channels), or to its end.
+ */
+export function escalatedFollowUp(move: {
+	tier?: number;
+	pass?: number;
+	members: string[];
+	channels: string[];
+}): SlackMessage {
+	const whom = [...move.members.map((name) => `*${escapeText(name)}*`), ...move.channels.map((id) => `<#${id}>`)];
+	const to = whom.length > 0 ? whom.join(", ") : "nobody (no one was on call)";
+	const text =
+		move.tier === undefined
+			? whom.length > 0
+				? `:rotating_light: Nobody acknowledged: escalation exhausted, posted to ${to}.`
+				: ":rotating_light: Nobody acknowledged: escalation exhausted."
+			: `:arrow_up: Not acknowledged yet: escalated to ${to} (tier ${move.tier}${(move.pass ?? 1) > 1 ? `, pass ${move.pass}` : ""}).`;
+	return replyMessage(text);
+}
+
 /** What the knowledge-base modal carries between opening and submission (`private_metadata`). */
 export interface KbModalContext {
 	tenantId: string;

@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: response bodies are read freely
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp, type TestTenant } from "../harness/app.ts";
 import { backendName } from "../harness/backend.ts";
@@ -75,11 +76,10 @@ describe(`Slack installations (${backendName})`, () => {
 		});
 
 		// Stored sealed, audited without secrets.
-		const [row] = (await app.database.db
-			.withSchema(`tenant_${a.slug}`)
-			.selectFrom("slack_installation" as any)
-			.selectAll()
-			.execute()) as any[];
+		const { rows } = await sql<
+			Record<string, unknown>
+		>`select * from ${sql.id(`tenant_${a.slug}`, "slack_installation")}`.execute(app.database.db);
+		const row = rows[0]!;
 		expect(row.bot_token_encrypted).toMatch(/^v1\./);
 		expect(JSON.stringify(row)).not.toContain("xoxb-a-secret-token");
 		const audit = await app.running.container.tenants.listAudit(a.slug);

@@ -253,6 +253,25 @@ describe(`the Slack bot (${backendName})`, () => {
 		expect(blockText(next)).toContain("logrotate -f /etc/logrotate.conf");
 	});
 
+	it("tells the threads of earlier pages where an unacknowledged alert went", async () => {
+		const fired = await call("POST", "/api/v1/webhooks/generic", { title: "Replica lag on db-2", severity: "critical" });
+		const alertId = fired.body.alerts[0].alertId;
+		await settled();
+		const dm = await slack.expectMessage({ to: "U0ADA", text: /Replica lag on db-2/ });
+		clock.advance("5m");
+		await settled();
+		const posted = await slack.expectMessage({ to: "C0OPS", text: /Replica lag on db-2/ });
+		const threadOf = (ts: string) => slack.messages.filter((m) => m.threadTs === ts).map((m) => m.text);
+		expect(threadOf(dm.ts)).toEqual([":arrow_up: Not acknowledged yet: escalated to <#C0OPS> (tier 2)."]);
+		clock.advance("5m");
+		await settled();
+		for (const page of [dm, posted]) {
+			expect(threadOf(page.ts)).toContain(":rotating_light: Nobody acknowledged: escalation exhausted.");
+		}
+		await call("PATCH", `/api/v1/alerts/${alertId}/resolve`, {});
+		await settled();
+	});
+
 	it("answers every /opswatch subcommand", async () => {
 		const help = await command("help");
 		expect(help!.response_type).toBe("ephemeral");
