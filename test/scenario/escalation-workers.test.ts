@@ -64,7 +64,9 @@ afterAll(async () => {
 	await slack?.close();
 });
 
-const keys = () => slack.messages.map((m) => String(m.metadata?.event_payload.key));
+// Pages, not the follow-ups in their threads.
+const pages = () => slack.messages.filter((m) => !m.threadTs);
+const keys = () => pages().map((m) => String(m.metadata?.event_payload.key));
 
 describe(`escalation workers sharing the work (${backendName}, ${replicated ? 3 : 1} worker processes)`, () => {
 	it("fires every tier once and sends every page once", async () => {
@@ -76,19 +78,23 @@ describe(`escalation workers sharing the work (${backendName}, ${replicated ? 3 
 		for (let i = 0; i < ALERTS; i += 100) {
 			expect((await call("POST", "/api/v1/webhooks/generic", alerts.slice(i, i + 100))).status).toBe(200);
 		}
-		await expect.poll(() => slack.messages.length, { timeout: 15_000 }).toBe(ALERTS);
+		await expect.poll(() => pages().length, { timeout: 15_000 }).toBe(ALERTS);
 		clock.advance("60s");
-		await expect.poll(() => slack.messages.length, { timeout: 15_000 }).toBe(2 * ALERTS);
+		await expect.poll(() => pages().length, { timeout: 15_000 }).toBe(2 * ALERTS);
 		clock.advance("60s");
 		await settleAll();
 		await new Promise((resolve) => setTimeout(resolve, 300));
 		await settleAll();
 
-		expect(slack.messages).toHaveLength(2 * ALERTS);
+		expect(pages()).toHaveLength(2 * ALERTS);
 		expect(new Set(keys()).size).toBe(2 * ALERTS);
+		// Each first page's thread heard once that its alert went to tier 2, whichever worker fired it.
+		const escalatedReplies = slack.messages.filter((m) => m.threadTs && m.text?.startsWith(":arrow_up:"));
+		expect(escalatedReplies).toHaveLength(ALERTS);
+		expect(new Set(escalatedReplies.map((m) => `${m.channel}:${m.threadTs}`)).size).toBe(ALERTS);
 		for (let team = 0; team < TEAMS; team++) {
-			expect(slack.dmsTo(`U0FIRST${team}`)).toHaveLength(ALERTS / TEAMS);
-			expect(slack.dmsTo(`U0SECOND${team}`)).toHaveLength(ALERTS / TEAMS);
+			expect(slack.dmsTo(`U0FIRST${team}`).filter((m) => !m.threadTs)).toHaveLength(ALERTS / TEAMS);
+			expect(slack.dmsTo(`U0SECOND${team}`).filter((m) => !m.threadTs)).toHaveLength(ALERTS / TEAMS);
 		}
 		const page = await call("GET", "/api/v1/alerts?limit=1");
 		const escalation = await call("GET", `/api/v1/alerts/${page.body.alerts[0].id}/escalation`);

@@ -159,6 +159,8 @@ describe(`escalation of a critical alert, spec §4.2 (${backendName})`, () => {
 			expect(JSON.stringify(page?.blocks)).not.toContain("alert_acknowledge");
 			// An edit notifies nobody: a reply in the page's thread does.
 			expect(slack.messages.filter((m) => m.threadTs === page?.ts).map((m) => m.text)).toEqual([
+				// Ada's page heard where the alert went when she didn't answer.
+				...(user === "U0ADA" ? [":arrow_up: Not acknowledged yet: escalated to *bob* (tier 2)."] : []),
 				"Acknowledged by bob.",
 			]);
 		}

@@ -254,7 +254,10 @@ describe(`the Slack bot (${backendName})`, () => {
 	});
 
 	it("tells the threads of earlier pages where an unacknowledged alert went", async () => {
-		const fired = await call("POST", "/api/v1/webhooks/generic", { title: "Replica lag on db-2", severity: "critical" });
+		const fired = await call("POST", "/api/v1/webhooks/generic", {
+			title: "Replica lag on db-2",
+			severity: "critical",
+		});
 		const alertId = fired.body.alerts[0].alertId;
 		await settled();
 		const dm = await slack.expectMessage({ to: "U0ADA", text: /Replica lag on db-2/ });
@@ -447,6 +450,15 @@ describe(`the Slack bot (${backendName})`, () => {
 				},
 			}),
 		);
+		// Another tenant's alert, named from this workspace: unknown here, and untouched there.
+		const otherKey = await other.keyFor("admin");
+		const theirs = await app.request("POST", "/api/v1/webhooks/generic", {
+			key: otherKey,
+			json: { title: "Not yours", severity: "critical" },
+		});
+		const theirId = theirs.body.alerts[0].alertId;
+		expect((await command(`ack ${theirId}`))!.text).toBe(`Not done: Alert ${theirId} does not exist.`);
+		expect((await app.request("GET", `/api/v1/alerts/${theirId}`, { key: otherKey })).body.alert.status).toBe("firing");
 		expect(forgedModal.body).toMatchObject({
 			response_action: "errors",
 			errors: { title: expect.stringMatching(/not connected/) },

@@ -6,6 +6,7 @@ import { startTestApp, type TestApp, type TestTenant } from "../harness/app.ts";
 import { backendName } from "../harness/backend.ts";
 import { createTestClock } from "../harness/clock.ts";
 import { type FakeSlack, startFakeSlack } from "../harness/fake-slack.ts";
+import { createSlackSender, type SlackPostOptions } from "../harness/slack-requests.ts";
 
 /**
  * The alert message's buttons: a click signed exactly as Slack signs it acknowledges (or resolves)
@@ -26,23 +27,13 @@ const call = (method: string, path: string, json?: unknown) =>
 const settled = () => app.running.container.escalations.settled();
 const statusOf = async (id: string) => (await call("GET", `/api/v1/alerts/${id}`)).body.alert.status;
 
-/** Posts a Slack request: form-encoded `payload`, signed with the secret at the clock's time (or as given). */
-async function slackPost(
-	path: string,
-	body: string,
-	options: { contentType?: string; secret?: string; timestamp?: number; signature?: string | null } = {},
-) {
-	const timestamp = String(options.timestamp ?? Math.floor(clock.now().getTime() / 1000));
-	const headers: Record<string, string> = {
-		"content-type": options.contentType ?? "application/x-www-form-urlencoded",
-		"x-slack-request-timestamp": timestamp,
-	};
-	if (options.signature !== null) {
-		headers["x-slack-signature"] =
-			options.signature ?? slackSignature(options.secret ?? SIGNING_SECRET, timestamp, body);
-	}
-	return app.request("POST", path, { body, headers });
-}
+const sender = createSlackSender(
+	() => app,
+	() => clock.now(),
+);
+/** Posts a Slack request signed with the app's secret at the clock's time (or as the options say). */
+const slackPost = (path: string, body: string, options: Partial<SlackPostOptions> = {}) =>
+	sender.post(path, body, { secret: SIGNING_SECRET, ...options });
 
 const click = (
 	user: string,
