@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { EventBus } from "../platform/bus/index.ts";
-import { actorName, actorOf, tenantPrincipal } from "../tenant/index.ts";
+import { AppError } from "../platform/errors.ts";
+import { actorName, actorOf, type TenantRef, tenantPrincipal } from "../tenant/index.ts";
 import { labelMatcherSchema, type SeverityRule } from "./rules.ts";
 import type { SeverityRuleApi } from "./rules-service.ts";
 import { type AlertApi, alertTopic } from "./service.ts";
@@ -380,6 +381,61 @@ export const alertRuleRoutes: FastifyPluginAsyncZod<{ rules: SeverityRuleApi }> 
 		async (request, reply) => {
 			await rules.remove(tenantPrincipal(request).tenant, request.params.id, actorOf(request));
 			return reply.status(204).send(null);
+		},
+	);
+};
+
+/** The admin statistics (`GET /api/v1/admin/stats`): alerts, response times, escalations, knowledge base. */
+export const alertStatsRoutes: FastifyPluginAsyncZod<{
+	alerts: Pick<AlertApi, "stats">;
+	/** Escalations that reached each tier, from the escalation domain. */
+	escalationsByTier(tenant: TenantRef, since: Date, until: Date): Promise<Record<string, number>>;
+	now: () => Date;
+}> = async (app, { alerts, escalationsByTier, now }) => {
+	const DAY_MS = 86_400_000;
+	app.get(
+		"/api/v1/admin/stats",
+		{
+			config: { auth: { permission: "stats.read" } },
+			schema: {
+				tags: ["audit"],
+				summary: "The tenant's statistics over a window (default the last 7 days)",
+				description:
+					"Alerts first seen in [since, until) by severity and source; mean seconds to acknowledge and to resolve; escalations started in the window by the tiers they reached; the share of alerts that arrived with a known fix.",
+				querystring: z
+					.object({
+						since: z.iso.datetime({ offset: true }).optional(),
+						until: z.iso.datetime({ offset: true }).optional(),
+					})
+					.strict(),
+			},
+		},
+		async (request) => {
+			const until = request.query.until ? new Date(request.query.until) : now();
+			const since = request.query.since ? new Date(request.query.since) : new Date(until.getTime() - 7 * DAY_MS);
+			if (since >= until) {
+				throw new AppError("validation", "stats.invalid_window", "since must be before until", {
+					fields: [{ path: "querystring.since", message: "must be before until" }],
+				});
+			}
+			if (until.getTime() - since.getTime() > 366 * DAY_MS) {
+				throw new AppError("validation", "stats.window_too_long", "The window may span at most 366 days", {
+					fields: [{ path: "querystring.since", message: "at most 366 days before until" }],
+				});
+			}
+			const tenant = tenantPrincipal(request).tenant;
+			const [stats, byTier] = await Promise.all([
+				alerts.stats(tenant, since, until),
+				escalationsByTier(tenant, since, until),
+			]);
+			return {
+				window: { since: since.toISOString(), until: until.toISOString() },
+				alerts: { total: stats.total, bySeverity: stats.bySeverity, bySource: stats.bySource },
+				meanTimeToAcknowledgeSeconds: stats.meanTimeToAcknowledgeSeconds,
+				meanTimeToResolveSeconds: stats.meanTimeToResolveSeconds,
+				escalationsByTier: byTier,
+				knowledgeBaseHitRate: stats.knowledgeBaseHitRate,
+			};
 		},
 	);
 };

@@ -1,7 +1,7 @@
 /** The alert domain: ingestion pipeline, dedup, lifecycle. Other code imports only this. */
 
 export { createDedupWindow, type DedupWindow } from "./dedup.ts";
-export { type AlertRoutesOptions, alertRoutes, alertRuleRoutes } from "./handler.ts";
+export { type AlertRoutesOptions, alertRoutes, alertRuleRoutes, alertStatsRoutes } from "./handler.ts";
 export { type AlertMetrics, createAlertMetrics } from "./metrics.ts";
 export { type AlertPageView, alertPageView } from "./page-view.ts";
 export { assertValidMatchers, type LabelMatcher, labelMatcherSchema, matchesAll, type SeverityRule } from "./rules.ts";

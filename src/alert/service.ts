@@ -115,6 +115,8 @@ export interface AlertApi {
 		events: { alertId: string; type: "escalated" | "notified"; at: Date; details: Record<string, unknown> }[],
 	): Promise<void>;
 	resolve(tenant: TenantRef, id: string, by: Responder, notes?: string, via?: string): Promise<Alert>;
+	/** The admin statistics of alerts first seen in [since, until). */
+	stats(tenant: TenantRef, since: Date, until: Date): Promise<store.AlertStats>;
 	/** Flushes pending counters; call on shutdown. */
 	close(): Promise<void>;
 }
@@ -607,6 +609,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 				events.map((e) => ({ ...e, actor: "escalation" })),
 			),
 		resolve: (tenant, id, by, notes, via) => changeStatus(tenant, id, "resolve", by, notes, via),
+		stats: (tenant, since, until) => store.alertStats(db, tenant.schema, since, until),
 		async close() {
 			await Promise.all(allBatchers.flatMap((batchers) => [...batchers.values()].map((b) => b.drain())));
 		},

@@ -37,6 +37,7 @@ type AlertTables = {
 		resolved_by: string | null;
 		resolution_notes: string | null;
 		kb_incident_id: string | null;
+		kb_learned: Generated<boolean>;
 		raw: Json<unknown>;
 	};
 	alert_events: {
@@ -282,9 +283,55 @@ export async function resolveOpenByFingerprint(
 export async function linkIncident(db: Db, schema: string, alertId: string, incidentId: string): Promise<void> {
 	await tables(db, schema)
 		.updateTable("alerts")
-		.set({ kb_incident_id: incidentId })
+		.set({ kb_incident_id: incidentId, kb_learned: true })
 		.where("id", "=", alertId)
 		.execute();
+}
+
+/** What the admin statistics say about a tenant's alerts first seen in [since, until). */
+export interface AlertStats {
+	total: number;
+	bySeverity: Record<string, number>;
+	bySource: Record<string, number>;
+	/** Mean seconds from first seen to acknowledged, over the acknowledged ones; null when none. */
+	meanTimeToAcknowledgeSeconds: number | null;
+	/** Mean seconds from first seen to resolved, over the resolved ones. */
+	meanTimeToResolveSeconds: number | null;
+	/** Share of alerts that arrived with a known fix (0–1); null when there were no alerts. */
+	knowledgeBaseHitRate: number | null;
+}
+
+export async function alertStats(db: Db, schema: string, since: Date, until: Date): Promise<AlertStats> {
+	const alerts = sql.id(schema, "alerts");
+	const window = sql`first_seen_at >= ${since} and first_seen_at < ${until}`;
+	const [{ rows: totals }, { rows: groups }] = await Promise.all([
+		sql<{ total: string; mtta: number | null; mttr: number | null; hits: string }>`
+			select count(*) as total,
+				avg(extract(epoch from acknowledged_at - first_seen_at))::float8 as mtta,
+				avg(extract(epoch from resolved_at - first_seen_at))::float8 as mttr,
+				count(*) filter (where kb_incident_id is not null and not kb_learned) as hits
+			from ${alerts} where ${window}`.execute(db),
+		sql<{ severity: string | null; source: string | null; n: string }>`
+			select severity, source, count(*) as n from ${alerts} where ${window}
+			group by grouping sets ((severity), (source))`.execute(db),
+	]);
+	const row = totals[0]!;
+	const total = Number(row.total);
+	const bySeverity: Record<string, number> = {};
+	const bySource: Record<string, number> = {};
+	for (const group of groups) {
+		if (group.severity !== null) bySeverity[group.severity] = Number(group.n);
+		if (group.source !== null) bySource[group.source] = Number(group.n);
+	}
+	const rounded = (seconds: number | null) => (seconds === null ? null : Math.round(seconds * 10) / 10);
+	return {
+		total,
+		bySeverity,
+		bySource,
+		meanTimeToAcknowledgeSeconds: rounded(row.mtta),
+		meanTimeToResolveSeconds: rounded(row.mttr),
+		knowledgeBaseHitRate: total === 0 ? null : Math.round((Number(row.hits) / total) * 1000) / 1000,
+	};
 }
 
 /** Acknowledges the firing alerts with these fingerprints (senders such as PagerDuty's API). */

@@ -101,6 +101,16 @@ export const settings = {
 		schema: positiveInt(100, 600_000).default(10_000),
 		help: "On SIGTERM, how long in-flight requests may take before the process exits anyway.",
 	},
+	rate_limit_per_key: {
+		env: "OPSWATCH_RATE_LIMIT_PER_KEY",
+		schema: positiveInt(1, 10_000_000).default(60_000),
+		help: "Requests per minute one API key may make; beyond, 429 with Retry-After (shared across processes through Redis).",
+	},
+	rate_limit_per_tenant: {
+		env: "OPSWATCH_RATE_LIMIT_PER_TENANT",
+		schema: positiveInt(1, 10_000_000).default(120_000),
+		help: "Requests per minute all of a tenant's API keys together may make; beyond, 429 with Retry-After.",
+	},
 	public_url: {
 		env: "OPSWATCH_PUBLIC_URL",
 		schema: urlWithScheme(["http:", "https:"], "HTTP(S)").optional(),
@@ -295,6 +305,7 @@ export interface Config {
 	readonly otlpEndpoint: string | undefined;
 	readonly shutdownTimeoutMs: number;
 	readonly publicUrl: string | undefined;
+	readonly rateLimits: { readonly perKeyPerMinute: number; readonly perTenantPerMinute: number };
 	readonly providerTimeoutMs: number;
 	/** Slack is always reachable at apiUrl; what the deployment's own Slack app brings is optional. */
 	readonly slack: {
@@ -429,6 +440,7 @@ export function loadConfig(sources: ConfigSources): Config {
 		otlpEndpoint: c.otlp_endpoint,
 		shutdownTimeoutMs: c.shutdown_timeout_ms,
 		publicUrl: c.public_url?.replace(/\/+$/, ""),
+		rateLimits: { perKeyPerMinute: c.rate_limit_per_key, perTenantPerMinute: c.rate_limit_per_tenant },
 		providerTimeoutMs: c.provider_timeout_ms,
 		slack: {
 			apiUrl: c.slack_api_url,
@@ -546,6 +558,8 @@ export function redactedConfig(config: Config): Record<string, unknown> {
 		shutdown_timeout_ms: config.shutdownTimeoutMs,
 		public_url: config.publicUrl ?? null,
 		provider_timeout_ms: config.providerTimeoutMs,
+		rate_limit_per_key: config.rateLimits.perKeyPerMinute,
+		rate_limit_per_tenant: config.rateLimits.perTenantPerMinute,
 		slack_bot_token: config.slack.botToken ? "<redacted>" : null,
 		slack_api_url: config.slack.apiUrl,
 		slack_signing_secret: config.slack.signingSecret ? "<redacted>" : null,

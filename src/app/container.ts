@@ -30,6 +30,7 @@ import { createMemoryBus, createRedisBus, type EventBus } from "../platform/bus/
 import { type Cache, createMemoryCache, createRedisCache } from "../platform/cache/index.ts";
 import { type Clock, systemClock } from "../platform/clock.ts";
 import { type Database, loadMigrations, migrateSchema, openDatabase } from "../platform/db/index.ts";
+import { AppError } from "../platform/errors.ts";
 import type { Logger } from "../platform/log.ts";
 import { createMetrics, type Metrics } from "../platform/metrics.ts";
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from "../platform/ratelimit/index.ts";
@@ -173,7 +174,22 @@ export async function createContainer({
 			logger.error({ err: error, component: "alert", context }, `alert pipeline: ${context} failed`),
 	});
 
-	const secretKey = config.secretKey ?? loadOrCreateKeyFile(config.dataDir);
+	// The key that seals stored secrets: configured, or for the embedded default a key file made
+	// when the first secret is stored. Processes sharing a PostgreSQL database must share the key,
+	// so there it must be configured, and nothing is written to the data directory.
+	let keyFromFile: Buffer | undefined;
+	const secretKey = (): Buffer => {
+		if (config.secretKey) return config.secretKey;
+		if (config.databaseUrl) {
+			throw new AppError(
+				"unprocessable",
+				"secret_key.missing",
+				"Storing secrets (Slack tokens, the Slack install) with PostgreSQL needs OPSWATCH_SECRET_KEY, the same in every OpsWatch process",
+			);
+		}
+		keyFromFile ??= loadOrCreateKeyFile(config.dataDir);
+		return keyFromFile;
+	};
 	const slackInstallations = createInstallations({
 		db: database.db,
 		clock,

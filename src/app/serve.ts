@@ -144,6 +144,12 @@ export async function startServer(
 							clock: container.clock,
 							bus: container.bus,
 							maxAlertsPerRequest: config.maxAlertsPerRequest,
+							rateLimits: {
+								limiter: container.rateLimiter,
+								...config.rateLimits,
+								onError: (error) =>
+									logger.warn({ err: error, component: "ratelimit" }, "rate limiter failed; request let through"),
+							},
 						},
 			version,
 		});

@@ -37,6 +37,8 @@ export interface EscalationRoutes {
 export interface EscalationApi extends EscalationStarter {
 	getRoutes(tenant: TenantRef): Promise<EscalationRoutes>;
 	setRoutes(tenant: TenantRef, routes: EscalationRoutes, actor: Actor): Promise<EscalationRoutes>;
+	/** How many escalations started in [since, until) reached each tier (1-based), for the admin statistics. */
+	tierStats(tenant: TenantRef, since: Date, until: Date): Promise<Record<string, number>>;
 	/** An alert's escalation, with what it sent. */
 	ofAlert(tenant: TenantRef, alertId: string): Promise<{ escalation: Escalation; notifications: Notification[] }>;
 	/** A member's notifications, newest first (the in-app inbox is those with channel `inbox`). */
@@ -251,6 +253,8 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		getRoutes: routing.getRoutes,
 
 		setRoutes: routing.setRoutes,
+
+		tierStats: (tenant, since, until) => outbox.escalationsByTier(db, tenant.schema, since, until),
 
 		async ofAlert(tenant, alertId) {
 			const escalation = await escalations.findEscalationOfAlert(db, tenant.schema, alertId);

@@ -294,3 +294,21 @@ export async function findAckCode(
 export async function deleteExpiredAckCodes(db: Db, now: Date): Promise<void> {
 	await sql`delete from public.sms_ack_codes where expires_at <= ${now}`.execute(db);
 }
+
+/** Escalations started in [since, until) that paged at each tier (1-based; the emergency post is not a tier). */
+export async function escalationsByTier(
+	db: Db,
+	schema: string,
+	since: Date,
+	until: Date,
+): Promise<Record<string, number>> {
+	// Tiers are stored 0-based; the emergency post is stored as tier 0 of the pass after the last.
+	const { rows } = await sql<{ tier: number; n: string }>`
+		select n.tier + 1 as tier, count(distinct n.escalation_id) as n
+		from ${notifications(schema)} n
+		join ${sql.id(schema, "escalations")} e on e.id = n.escalation_id
+		where e.started_at >= ${since} and e.started_at < ${until}
+			and n.attempt <= coalesce((e.policy ->> 'repeat')::int, 0)
+		group by n.tier order by n.tier`.execute(db);
+	return Object.fromEntries(rows.map((row) => [String(row.tier), Number(row.n)]));
+}

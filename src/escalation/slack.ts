@@ -96,7 +96,13 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 
 	/** Runs one Web API call with the tenant's token, turning whatever it throws into a ChannelError. */
 	async function call<T>(tenant: SlackTenant, method: string, run: (token: string) => Promise<T>): Promise<T> {
-		const token = await options.tokenFor(tenant);
+		const token = await options.tokenFor(tenant).catch((error) => {
+			// A stored token that can't be opened (the secret key changed) is configuration, too.
+			throw new ChannelError(`Slack credentials of tenant ${tenant.slug} could not be read`, {
+				retryable: false,
+				cause: error,
+			});
+		});
 		if (!token) {
 			// Configuration, not a passing failure: the page falls through to the member's next method.
 			throw new ChannelError(`Slack is not installed for tenant ${tenant.slug}`, { retryable: false });

@@ -21,10 +21,17 @@ export interface SecretBox {
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
 
-export function createSecretBox(key: Buffer): SecretBox {
-	if (key.length !== KEY_BYTES) throw new Error(`The secret key must be ${KEY_BYTES} bytes`);
+/** The key, or a function that yields it when first needed (a key file made on first use). */
+export function createSecretBox(keyOrProvider: Buffer | (() => Buffer)): SecretBox {
+	let known = typeof keyOrProvider === "function" ? undefined : keyOrProvider;
+	const keyOf = () => {
+		known ??= (keyOrProvider as () => Buffer)();
+		if (known.length !== KEY_BYTES) throw new Error(`The secret key must be ${KEY_BYTES} bytes`);
+		return known;
+	};
 	return {
 		seal(plaintext, context) {
+			const key = keyOf();
 			const iv = randomBytes(IV_BYTES);
 			const cipher = createCipheriv("aes-256-gcm", key, iv);
 			cipher.setAAD(Buffer.from(context));
@@ -36,6 +43,7 @@ export function createSecretBox(key: Buffer): SecretBox {
 		open(sealed, context) {
 			const [version, iv, tag, ciphertext] = sealed.split(".");
 			if (version !== "v1" || !iv || !tag || ciphertext === undefined) throw new Error("Not a sealed secret");
+			const key = keyOf();
 			const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"));
 			decipher.setAAD(Buffer.from(context));
 			decipher.setAuthTag(Buffer.from(tag, "base64url"));

@@ -33,7 +33,7 @@ export interface OAuthDeps {
 	authorizeUrl: string;
 	publicUrl: string;
 	/** Signs the state; the deployment's secret key. */
-	stateKey: Buffer;
+	stateKey: () => Buffer;
 	clock: Clock;
 	tenants: Pick<TenantApi, "findTenantById">;
 	installations: Pick<Installations, "put">;
@@ -42,7 +42,7 @@ export interface OAuthDeps {
 
 export function createOAuth(deps: OAuthDeps) {
 	const redirectUri = `${deps.publicUrl}/api/v1/slack/oauth/callback`;
-	const sign = (body: string) => createHmac("sha256", deps.stateKey).update(body).digest("base64url");
+	const sign = (body: string) => createHmac("sha256", deps.stateKey()).update(body).digest("base64url");
 	const badState = () =>
 		new AppError(
 			"validation",

@@ -1,4 +1,4 @@
-import type { Generated } from "kysely";
+import { type Generated, type Selectable, sql } from "kysely";
 import type { Db } from "../platform/db/index.ts";
 import type { Actor } from "./types.ts";
 
@@ -69,17 +69,50 @@ export async function writeAudit(trx: Db, schema: string, actor: Actor, entry: A
 		.execute();
 }
 
-/** The newest audit rows of a tenant (the full audit API comes with sign-in and permissions). */
+/** What the audit-log API filters by; every field narrows. */
+export interface AuditFilter {
+	/** An exact action (`member.create`), or a prefix ending in `.` (`member.`). */
+	action?: string;
+	actorType?: string;
+	actorId?: string;
+	targetType?: string;
+	targetId?: string;
+	since?: Date;
+	until?: Date;
+	/** Continue after this row (newest first). */
+	after?: { at: Date; id: string };
+	limit: number;
+}
+
+/** A tenant's audit rows, newest first, keyset-paginated so pages hold still while rows arrive. */
+export async function queryAudit(db: Db, schema: string, filter: AuditFilter): Promise<AuditRecord[]> {
+	let query = db.withSchema(schema).withTables<AuditTables>().selectFrom("audit_log").selectAll();
+	if (filter.action) {
+		query = filter.action.endsWith(".")
+			? query.where(sql<boolean>`starts_with(action, ${filter.action})`)
+			: query.where("action", "=", filter.action);
+	}
+	if (filter.actorType) query = query.where("actor_type", "=", filter.actorType);
+	if (filter.actorId) query = query.where("actor_id", "=", filter.actorId);
+	if (filter.targetType) query = query.where("target_type", "=", filter.targetType);
+	if (filter.targetId) query = query.where("target_id", "=", filter.targetId);
+	if (filter.since) query = query.where("at", ">=", filter.since);
+	if (filter.until) query = query.where("at", "<", filter.until);
+	if (filter.after) {
+		const { at, id } = filter.after;
+		query = query.where(sql<boolean>`(at, id) < (${at}, ${id}::uuid)`);
+	}
+	const rows = await query.orderBy("at", "desc").orderBy("id", "desc").limit(filter.limit).execute();
+	return rows.map(recordFromRow);
+}
+
+/** The newest audit rows of a tenant. */
 export async function listAudit(db: Db, schema: string, limit = 100): Promise<AuditRecord[]> {
-	const rows = await db
-		.withSchema(schema)
-		.withTables<AuditTables>()
-		.selectFrom("audit_log")
-		.selectAll()
-		.orderBy("at", "desc")
-		.limit(limit)
-		.execute();
-	return rows.map((row) => ({
+	return queryAudit(db, schema, { limit });
+}
+
+function recordFromRow(row: Selectable<AuditTables["audit_log"]>): AuditRecord {
+	return {
 		id: row.id,
 		at: row.at,
 		actorType: row.actor_type,
@@ -92,5 +125,5 @@ export async function listAudit(db: Db, schema: string, limit = 100): Promise<Au
 		after: row.after,
 		requestId: row.request_id,
 		sourceIp: row.source_ip,
-	}));
+	};
 }

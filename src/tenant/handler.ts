@@ -1,6 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { AppError } from "../platform/errors.ts";
 import { contactMethodTypes, type Member, ruleChannels } from "./member-types.ts";
 import type { MemberApi } from "./members.ts";
 import { roles } from "./permissions.ts";
@@ -168,6 +169,50 @@ export const tenantRoutes: FastifyPluginAsyncZod<TenantRoutesOptions> = async (a
 				actorOf(request),
 			);
 			return reply.status(201).send({ key, apiKey: toApiKeyDto(apiKey) });
+		},
+	);
+
+	app.get(
+		"/api/v1/admin/audit-log",
+		{
+			config: { auth: { permission: "audit.read" } },
+			schema: {
+				tags: ["audit"],
+				summary:
+					"The tenant's audit log: every change, who made it (actor, role), before and after, request id, source IP",
+				description:
+					"Newest first. `action` is exact (`member.create`) or a prefix ending in a dot (`member.`). Rows are written in the same transaction as the change and no API alters or deletes them.",
+				querystring: z
+					.object({
+						action: z.string().min(1).max(100).optional(),
+						actorType: z.enum(["api_key", "member", "platform_admin", "agent", "system"]).optional(),
+						actorId: z.string().min(1).max(200).optional(),
+						targetType: z.string().min(1).max(100).optional(),
+						targetId: z.string().min(1).max(200).optional(),
+						since: z.iso.datetime({ offset: true }).optional(),
+						until: z.iso.datetime({ offset: true }).optional(),
+						cursor: z.string().max(200).optional(),
+						limit: z.coerce.number().int().min(1).max(500).default(100),
+					})
+					.strict(),
+			},
+		},
+		async (request) => {
+			const { since, until, ...query } = request.query;
+			if (since && until && new Date(since) >= new Date(until)) {
+				throw new AppError("validation", "audit.invalid_window", "since must be before until", {
+					fields: [{ path: "querystring.since", message: "must be before until" }],
+				});
+			}
+			const page = await tenants.queryAudit(tenantPrincipal(request).tenant, {
+				...query,
+				...(since && { since: new Date(since) }),
+				...(until && { until: new Date(until) }),
+			});
+			return {
+				entries: page.entries.map((entry) => ({ ...entry, at: entry.at.toISOString() })),
+				...(page.nextCursor && { nextCursor: page.nextCursor }),
+			};
 		},
 	);
 

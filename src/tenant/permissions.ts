@@ -46,6 +46,10 @@ export const permissionTable = {
 	"escalation.manage": ["admin", "manager"],
 	/** See and change the tenant's Slack installation, and install the app (OAuth). */
 	"slack.manage": ["admin"],
+	/** Read the tenant's audit log: who changed what, when, from where. */
+	"audit.read": ["admin", "manager"],
+	/** Read the tenant's statistics: alerts by severity and source, MTTA/MTTR, escalations by tier, KB hit rate. */
+	"stats.read": ["admin", "manager"],
 	/** Read runbooks and the templates. */
 	"runbooks.read": everyone,
 	/** Create, change and delete runbooks. */

@@ -3,7 +3,7 @@ import type { EventBus } from "../platform/bus/index.ts";
 import type { Clock } from "../platform/clock.ts";
 import { type Db, loadMigrations, migrateSchema, migrateSchemaInTransaction } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
-import { type AuditRecord, actorName, listAudit, writeAudit } from "./audit.ts";
+import { type AuditFilter, type AuditRecord, actorName, listAudit, queryAudit, writeAudit } from "./audit.ts";
 import {
 	displayPrefix,
 	generateAdminToken,
@@ -14,7 +14,15 @@ import {
 } from "./credentials.ts";
 import type { Role } from "./permissions.ts";
 import * as store from "./store.ts";
-import { type Actor, type ApiKey, type AuthResult, type Principal, type Tenant, tenantSlug } from "./types.ts";
+import {
+	type Actor,
+	type ApiKey,
+	type AuthResult,
+	type Principal,
+	type Tenant,
+	type TenantRef,
+	tenantSlug,
+} from "./types.ts";
 
 /** The tenant domain's service interface: the only way other code reaches tenants and keys. */
 export interface TenantApi {
@@ -39,6 +47,11 @@ export interface TenantApi {
 	hasPlatformAdminToken(): Promise<boolean>;
 	countTenants(): Promise<number>;
 	listAudit(tenantSlug: string, limit?: number): Promise<AuditRecord[]>;
+	/** The audit-log API: filtered, newest first, a page at a time. */
+	queryAudit(
+		tenant: TenantRef,
+		filter: Omit<AuditFilter, "after"> & { cursor?: string },
+	): Promise<{ entries: AuditRecord[]; nextCursor?: string }>;
 }
 
 export interface TenantServiceDeps {
@@ -241,5 +254,26 @@ export function createTenantService({ db, clock, bus, adminToken, onBackgroundEr
 			const tenant = await getTenant(slug);
 			return listAudit(db, tenant.schema, limit);
 		},
+
+		async queryAudit(tenant, { cursor, ...filter }) {
+			const after = cursor ? decodeAuditCursor(cursor) : undefined;
+			const rows = await queryAudit(db, tenant.schema, { ...filter, after, limit: filter.limit + 1 });
+			const entries = rows.slice(0, filter.limit);
+			const last = entries.at(-1);
+			return rows.length > filter.limit && last
+				? { entries, nextCursor: Buffer.from(`${last.at.toISOString()}|${last.id}`).toString("base64url") }
+				: { entries };
+		},
 	};
+}
+
+function decodeAuditCursor(cursor: string): { at: Date; id: string } {
+	const [at, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
+	const date = new Date(at ?? "");
+	if (!id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(date.getTime())) {
+		throw new AppError("validation", "audit.invalid_cursor", "The cursor is not one this API gave out", {
+			fields: [{ path: "querystring.cursor", message: "is not a cursor from a previous page" }],
+		});
+	}
+	return { at: date, id };
 }

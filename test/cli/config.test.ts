@@ -67,6 +67,8 @@ describe.concurrent("opswatch check-config", () => {
 			provider_timeout_ms: 10000,
 			// Providers not configured: nothing of theirs is in use.
 			slack_bot_token: null,
+			rate_limit_per_key: 60000,
+			rate_limit_per_tenant: 120000,
 			secret_key: null,
 			slack_api_url: "https://slack.com/api/",
 			slack_client_id: null,

@@ -156,6 +156,25 @@ if (testDatabaseUrl) {
 				expect(me.status, me.text).toBe(200);
 				expect(me.body).toMatchObject({ tenant: { slug: "made_on_a" }, role: "readonly" });
 
+				// Without OPSWATCH_SECRET_KEY, a PostgreSQL deployment stores no secrets (each process
+				// would seal with a key of its own), and says what to set; it writes no key file.
+				const admin = await httpRequest(`${b!.url}/api/v1/admin/tenants/made_on_a/api-keys`, {
+					method: "POST",
+					bearer: token,
+					json: { role: "admin" },
+				});
+				const slack = await httpRequest(`${a!.url}/api/v1/slack/installation`, {
+					method: "PUT",
+					key: admin.body.key,
+					json: { teamId: "T0POSTGRES", botToken: "xoxb-not-stored" },
+				});
+				expect(slack.status, slack.text).toBe(422);
+				expect(slack.body.error).toMatchObject({
+					code: "secret_key.missing",
+					message: expect.stringMatching(/OPSWATCH_SECRET_KEY/),
+				});
+				expect(slack.text).not.toContain("xoxb-not-stored");
+
 				// The first-start bootstrap belongs to the embedded database only.
 				for (const server of servers) expect(server.stdout).not.toContain("first start");
 				expect(await appliedVersions(url, "public")).toEqual(migrationVersions("public"));

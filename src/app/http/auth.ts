@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
 import { AppError } from "../../platform/errors.ts";
 import type { Logger } from "../../platform/log.ts";
+import type { RateLimitDecision, RateLimiter } from "../../platform/ratelimit/index.ts";
 import { type Principal, type RouteAuth, roleHasPermission, type TenantApi } from "../../tenant/index.ts";
 
 declare module "fastify" {
@@ -40,7 +41,53 @@ export function credentialFrom(request: FastifyRequest): string | undefined {
 	return match ? match[1] : undefined;
 }
 
-export function registerAuth(app: FastifyInstance, tenants: Pick<TenantApi, "authenticate">): void {
+/** Budgets per minute, drawn from a shared limiter (Redis, or this process's memory). */
+export interface RateLimits {
+	limiter: RateLimiter;
+	perKeyPerMinute: number;
+	perTenantPerMinute: number;
+	onError(error: unknown): void;
+}
+
+const MINUTE_MS = 60_000;
+
+export function registerAuth(
+	app: FastifyInstance,
+	tenants: Pick<TenantApi, "authenticate">,
+	rateLimits?: RateLimits,
+): void {
+	/**
+	 * Draws one request from the key's and the tenant's budgets; over either, 429 with Retry-After.
+	 * A limiter that fails (Redis down) lets the request through: refusing alerts would be worse.
+	 */
+	async function withinBudget(principal: Extract<Principal, { type: "api_key" }>): Promise<void> {
+		if (!rateLimits) return;
+		const { limiter, perKeyPerMinute, perTenantPerMinute } = rateLimits;
+		let decisions: RateLimitDecision[];
+		try {
+			decisions = await Promise.all([
+				limiter.consume(`key:${principal.id}`, perKeyPerMinute, MINUTE_MS),
+				limiter.consume(`tenant:${principal.tenant.id}`, perTenantPerMinute, MINUTE_MS),
+			]);
+		} catch (error) {
+			rateLimits.onError(error);
+			return;
+		}
+		const [key, tenant] = decisions as [RateLimitDecision, RateLimitDecision];
+		const refused = !key.allowed
+			? { what: "this API key", limit: perKeyPerMinute, decision: key }
+			: !tenant.allowed
+				? { what: `tenant ${principal.tenant.slug}`, limit: perTenantPerMinute, decision: tenant }
+				: undefined;
+		if (!refused) return;
+		throw new AppError(
+			"rate_limited",
+			"rate_limited",
+			`Too many requests for ${refused.what} (at most ${refused.limit} per minute): retry later`,
+			{ retryAfterSeconds: Math.max(1, Math.ceil(refused.decision.retryAfterMs / 1000)) },
+		);
+	}
+
 	app.decorateRequest("principal", null);
 	const catalog: RouteCatalogEntry[] = [];
 	app.decorate("routeCatalog", catalog);
@@ -97,6 +144,7 @@ export function registerAuth(app: FastifyInstance, tenants: Pick<TenantApi, "aut
 				`Role ${principal.role} lacks the permission ${auth.permission}`,
 			);
 		}
+		if (principal.type === "api_key") await withinBudget(principal);
 		request.principal = principal;
 		// The request's own child logger, extended in place: a further child per request costs measurably on ingest.
 		(request.log as FastifyBaseLogger & Pick<Logger, "setBindings">).setBindings(

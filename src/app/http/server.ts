@@ -9,7 +9,13 @@ import {
 	validatorCompiler,
 	type ZodTypeProvider,
 } from "fastify-type-provider-zod";
-import { type AlertApi, alertRoutes, alertRuleRoutes, type SeverityRuleApi } from "../../alert/index.ts";
+import {
+	type AlertApi,
+	alertRoutes,
+	alertRuleRoutes,
+	alertStatsRoutes,
+	type SeverityRuleApi,
+} from "../../alert/index.ts";
 import {
 	type EscalationApi,
 	escalationPolicyRoutes,
@@ -28,7 +34,7 @@ import { type RosterApi, rosterRoutes } from "../../roster/index.ts";
 import { type SlackBot, slackAdminRoutes, slackRoutes } from "../../slack/index.ts";
 import { type MemberApi, memberRoutes, type TenantApi, tenantRoutes } from "../../tenant/index.ts";
 import { registerAdmission } from "./admission.ts";
-import { registerAuth } from "./auth.ts";
+import { type RateLimits, registerAuth } from "./auth.ts";
 import { registerErrorHandling } from "./errors.ts";
 import { healthRoutes, type ReadinessCheck } from "./health.ts";
 
@@ -60,6 +66,8 @@ export interface HttpServerDeps {
 		clock: Clock;
 		bus: EventBus;
 		maxAlertsPerRequest: number;
+		/** Requests per minute per API key and per tenant; beyond, 429 with Retry-After. */
+		rateLimits: RateLimits;
 	};
 	version: string;
 }
@@ -130,6 +138,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 	registerAuth(
 		app,
 		deps.api?.tenants ?? { authenticate: async () => ({ ok: false, code: "auth.invalid_credential", message: "" }) },
+		deps.api?.rateLimits,
 	);
 
 	app.get("/api/v1/openapi.json", { config: { auth: "public" }, schema: { hide: true } }, async () => app.swagger());
@@ -137,6 +146,11 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 	if (deps.api) {
 		await app.register(tenantRoutes, { tenants: deps.api.tenants });
 		await app.register(alertRoutes, { alerts: deps.api.alerts, bus: deps.api.bus });
+		await app.register(alertStatsRoutes, {
+			alerts: deps.api.alerts,
+			escalationsByTier: deps.api.escalations.tierStats,
+			now: () => clock.now(),
+		});
 		await app.register(alertRuleRoutes, { rules: deps.api.alertRules });
 		await app.register(knowledgeBaseRoutes, { knowledgeBase: deps.api.knowledgeBase, runbooks: deps.api.runbooks });
 		await app.register(memberRoutes, { members: deps.api.members });
