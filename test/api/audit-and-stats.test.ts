@@ -177,7 +177,9 @@ describe(`the admin statistics (${backendName})`, () => {
 		clock.advance("1m");
 		await as(agent, "PATCH", `/api/v1/alerts/${queue}/resolve`, { notes: "restarted the consumer" });
 		await settled();
-		expect((await as(key, "GET", `/api/v1/alerts/${queue}`)).body.alert.knowledgeBaseEntryId).toEqual(expect.any(String));
+		expect((await as(key, "GET", `/api/v1/alerts/${queue}`)).body.alert.knowledgeBaseEntryId).toEqual(
+			expect.any(String),
+		);
 
 		const stats = await as(key, "GET", `/api/v1/admin/stats?since=${windowStart.toISOString()}`);
 		expect(stats.status, stats.text).toBe(200);
@@ -194,7 +196,9 @@ describe(`the admin statistics (${backendName})`, () => {
 			escalationsByTier: { "1": 3, "2": 1 },
 			knowledgeBaseHitRate: 0.2,
 		});
-		expect((await as(key, "GET", `/api/v1/alerts/${cache}`)).body.alert.knowledgeBaseEntryId).toEqual(expect.any(String));
+		expect((await as(key, "GET", `/api/v1/alerts/${cache}`)).body.alert.knowledgeBaseEntryId).toEqual(
+			expect.any(String),
+		);
 
 		// The default window is the last 7 days; it counts the alert before our window too.
 		expect((await as(key, "GET", "/api/v1/admin/stats")).body.alerts.total).toBe(6);
