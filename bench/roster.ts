@@ -53,6 +53,7 @@ function generateMembers(): Member[] {
 		return {
 			id: randomUUID(),
 			name,
+			role: "engineer",
 			email,
 			timeZone: memberZones[i % memberZones.length]!,
 			contactMethods: [

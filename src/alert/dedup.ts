@@ -1,5 +1,6 @@
 import { LRUCache } from "lru-cache";
 import type { Cache } from "../platform/cache/index.ts";
+import { withTimeout } from "../platform/timeout.ts";
 
 /**
  * The dedup window (spec §4.1): fingerprint → open alert id, for `windowMs` after the alert was
@@ -30,13 +31,6 @@ export interface DedupWindowOptions {
 
 const key = (tenantId: string, fingerprint: string) => `dedup:${tenantId}:${fingerprint}`;
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-	return new Promise<T>((resolve, reject) => {
-		const timer = setTimeout(() => reject(new Error(`cache did not answer within ${ms} ms`)), ms);
-		promise.then(resolve, reject).finally(() => clearTimeout(timer));
-	});
-}
-
 export function createDedupWindow({
 	cache,
 	windowMs,
@@ -47,7 +41,7 @@ export function createDedupWindow({
 	const local = localEntries > 0 ? new LRUCache<string, string>({ max: localEntries, ttl: windowMs }) : undefined;
 	const guarded = async <T>(work: Promise<T>, fallback: T): Promise<T> => {
 		try {
-			return await withTimeout(work, timeoutMs);
+			return await withTimeout(work, timeoutMs, "cache");
 		} catch (error) {
 			onError?.(error);
 			return fallback;

@@ -260,7 +260,10 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app
 			const alert = await alerts.resolve(
 				principal.tenant,
 				request.params.id,
-				{ name: actorName(actorOf(request)), kind: principal.agent ? "agent" : "member" },
+				{
+					name: actorName(actorOf(request)),
+					kind: principal.type === "api_key" && principal.agent ? "agent" : "member",
+				},
 				request.body?.notes,
 			);
 			return { alert: toAlertDto(alert) };

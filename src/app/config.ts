@@ -101,6 +101,48 @@ export const settings = {
 		schema: positiveInt(100, 600_000).default(10_000),
 		help: "On SIGTERM, how long in-flight requests may take before the process exits anyway.",
 	},
+	oidc_issuer: {
+		env: "OPSWATCH_OIDC_ISSUER",
+		schema: urlWithScheme(["http:", "https:"], "HTTP(S)").optional(),
+		help: "OpenID Connect issuer (Keycloak realm, Dex, …) whose signed JWTs are accepted as `Authorization: Bearer`; its keys come from the issuer's discovery document. Unset: API keys only.",
+	},
+	oidc_audience: {
+		env: "OPSWATCH_OIDC_AUDIENCE",
+		schema: z.string().min(1).optional(),
+		help: "The `aud` a token must carry (OpsWatch's client id or API audience at the issuer).",
+	},
+	oidc_tenant_claim: {
+		env: "OPSWATCH_OIDC_TENANT_CLAIM",
+		schema: z.string().min(1).default("tenant"),
+		help: "Claim naming the tenant (its slug) a token acts in; a dotted path reaches nested claims. Without it, a deployment with one tenant uses that one.",
+	},
+	oidc_role_claim: {
+		env: "OPSWATCH_OIDC_ROLE_CLAIM",
+		schema: z.string().min(1).default("roles"),
+		help: "Claim carrying the OpsWatch role (`admin`, `manager`, `engineer`, `readonly`; a list takes the highest), e.g. `realm_access.roles` for Keycloak. Absent: the role of the member with the token's e-mail address.",
+	},
+	oidc_algorithms: {
+		env: "OPSWATCH_OIDC_ALGORITHMS",
+		schema: z
+			.string()
+			.default("RS256,PS256,ES256,EdDSA")
+			.transform((value) =>
+				value
+					.split(",")
+					.map((alg) => alg.trim())
+					.filter(Boolean),
+			)
+			.refine(
+				(algs) => algs.length > 0 && algs.every((alg) => /^(RS|PS|ES)(256|384|512)$|^EdDSA$/.test(alg)),
+				"must list asymmetric JWS algorithms, e.g. RS256,ES256",
+			),
+		help: "Signature algorithms a token may use (asymmetric only; `none` and HMAC never).",
+	},
+	oidc_clock_skew_seconds: {
+		env: "OPSWATCH_OIDC_CLOCK_SKEW_SECONDS",
+		schema: positiveInt(0, 300).default(30),
+		help: "How far a token's exp and nbf may be off our clock.",
+	},
 	rate_limit_per_key: {
 		env: "OPSWATCH_RATE_LIMIT_PER_KEY",
 		schema: positiveInt(1, 10_000_000).default(60_000),
@@ -305,6 +347,16 @@ export interface Config {
 	readonly otlpEndpoint: string | undefined;
 	readonly shutdownTimeoutMs: number;
 	readonly publicUrl: string | undefined;
+	readonly oidc:
+		| {
+				readonly issuer: string;
+				readonly audience: string;
+				readonly tenantClaim: string;
+				readonly roleClaim: string;
+				readonly algorithms: readonly string[];
+				readonly clockSkewSeconds: number;
+		  }
+		| undefined;
 	readonly rateLimits: { readonly perKeyPerMinute: number; readonly perTenantPerMinute: number };
 	readonly providerTimeoutMs: number;
 	/** Slack is always reachable at apiUrl; what the deployment's own Slack app brings is optional. */
@@ -441,6 +493,14 @@ export function loadConfig(sources: ConfigSources): Config {
 		shutdownTimeoutMs: c.shutdown_timeout_ms,
 		publicUrl: c.public_url?.replace(/\/+$/, ""),
 		rateLimits: { perKeyPerMinute: c.rate_limit_per_key, perTenantPerMinute: c.rate_limit_per_tenant },
+		oidc: group("OpenID Connect", { oidc_issuer: c.oidc_issuer, oidc_audience: c.oidc_audience }, () => ({
+			issuer: c.oidc_issuer!.replace(/\/+$/, ""),
+			audience: c.oidc_audience!,
+			tenantClaim: c.oidc_tenant_claim,
+			roleClaim: c.oidc_role_claim,
+			algorithms: c.oidc_algorithms,
+			clockSkewSeconds: c.oidc_clock_skew_seconds,
+		})),
 		providerTimeoutMs: c.provider_timeout_ms,
 		slack: {
 			apiUrl: c.slack_api_url,
@@ -558,6 +618,12 @@ export function redactedConfig(config: Config): Record<string, unknown> {
 		shutdown_timeout_ms: config.shutdownTimeoutMs,
 		public_url: config.publicUrl ?? null,
 		provider_timeout_ms: config.providerTimeoutMs,
+		oidc_issuer: config.oidc?.issuer ?? null,
+		oidc_audience: config.oidc?.audience ?? null,
+		oidc_tenant_claim: config.oidc?.tenantClaim ?? null,
+		oidc_role_claim: config.oidc?.roleClaim ?? null,
+		oidc_algorithms: config.oidc?.algorithms.join(",") ?? null,
+		oidc_clock_skew_seconds: config.oidc?.clockSkewSeconds ?? null,
 		rate_limit_per_key: config.rateLimits.perKeyPerMinute,
 		rate_limit_per_tenant: config.rateLimits.perTenantPerMinute,
 		slack_bot_token: config.slack.botToken ? "<redacted>" : null,

@@ -38,7 +38,13 @@ import { createRedisClient } from "../platform/redis.ts";
 import { createSecretBox, loadOrCreateKeyFile } from "../platform/secret-box.ts";
 import { createRosterService, type HandoffNotifier, type RosterApi } from "../roster/index.ts";
 import { createInstallations, createSlackBot, createSlackWeb, type SlackBot } from "../slack/index.ts";
-import { createMemberService, createTenantService, type MemberApi, type TenantApi } from "../tenant/index.ts";
+import {
+	createMemberService,
+	createOidcVerifier,
+	createTenantService,
+	type MemberApi,
+	type TenantApi,
+} from "../tenant/index.ts";
 import { alertDesk } from "./alert-desk.ts";
 import type { Config } from "./config.ts";
 import type { ReadinessCheck } from "./http/health.ts";
@@ -140,6 +146,7 @@ export async function createContainer({
 		clock,
 		bus,
 		adminToken: config.adminToken,
+		oidc: config.oidc && createOidcVerifier(config.oidc, () => clock.now()),
 		onBackgroundError: onError("tenant"),
 	});
 

@@ -6,6 +6,7 @@ import type { PersonChannel } from "./types.ts";
 const member = (contactMethods: Member["contactMethods"]): Member => ({
 	id: "m",
 	name: "Ada",
+	role: "engineer",
 	email: "ada@example.com",
 	timeZone: "Europe/Berlin",
 	contactMethods,

@@ -8,6 +8,7 @@ import { createSlackChannels } from "./slack.ts";
 const member = (id: string, name: string, timeZone: string, slack?: string): Member => ({
 	id,
 	name,
+	role: "engineer",
 	email: `${id}@example.com`,
 	timeZone,
 	contactMethods: slack ? [{ type: "slack", value: slack }] : [],

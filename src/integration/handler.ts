@@ -157,7 +157,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 	/** Translates the sender's payload (the `webhook.parse` span) and runs it through the pipeline. */
 	function ingest(request: FastifyRequest, parse: () => IncomingAlert[], sender: string) {
 		const principal = tenantPrincipal(request);
-		if (principal.integration && principal.integration !== sender) {
+		if (principal.type === "api_key" && principal.integration && principal.integration !== sender) {
 			throw new AppError(
 				"forbidden",
 				"webhook.wrong_integration",

@@ -61,7 +61,9 @@ export interface InteractionDeps {
 const REPLAY_WINDOW_MS = 10 * 60_000;
 
 /** How a member acting in Slack is recorded in the audit log and on the timeline. */
-export const memberActor = (member: Member): Actor => ({ principal: { type: "member", id: member.id } });
+export const memberActor = (member: Member): Actor => ({
+	principal: { type: "member", id: member.id, role: member.role },
+});
 
 /**
  * Clicks and modal submissions: the alert message's Acknowledge and Resolve act as the OpsWatch

@@ -57,7 +57,7 @@ export async function writeAudit(trx: Db, schema: string, actor: Actor, entry: A
 		.values({
 			actor_type: principal.type,
 			actor_id: principal.id,
-			actor_role: principal.type === "api_key" ? principal.role : null,
+			actor_role: principal.type === "api_key" || principal.type === "member" ? (principal.role ?? null) : null,
 			action: entry.action,
 			target_type: entry.targetType,
 			target_id: entry.targetId ?? null,

@@ -6,7 +6,7 @@ import { contactMethodTypes, type Member, ruleChannels } from "./member-types.ts
 import type { MemberApi } from "./members.ts";
 import { roles } from "./permissions.ts";
 import type { TenantApi } from "./service.ts";
-import { type Actor, type ApiKey, type Principal, type Tenant, tenantSlug } from "./types.ts";
+import { type Actor, type ApiKey, type Tenant, type TenantPrincipal, tenantSlug } from "./types.ts";
 
 export interface TenantRoutesOptions {
 	tenants: TenantApi;
@@ -77,14 +77,23 @@ const toApiKeyDto = (key: ApiKey) => ({
 
 /** Who is acting, for the audit log, from an authenticated request. */
 export function actorOf(request: FastifyRequest): Actor {
-	if (!request.principal) throw new Error("actorOf() on an unauthenticated route");
-	return { principal: request.principal, requestId: request.id, sourceIp: request.ip };
+	const principal = request.principal;
+	if (!principal) throw new Error("actorOf() on an unauthenticated route");
+	// A signed-in person is recorded as the member they are (`member:<id>`, as on alerts), or by
+	// their identity provider's subject when the tenant has no member with their e-mail address.
+	const actor =
+		principal.type === "user"
+			? { type: "member" as const, id: principal.memberId ?? `oidc:${principal.id}`, role: principal.role }
+			: principal;
+	return { principal: actor, requestId: request.id, sourceIp: request.ip };
 }
 
 /** The tenant-scoped principal of a request on a route that declared a tenant permission. */
-export function tenantPrincipal(request: FastifyRequest): Extract<Principal, { type: "api_key" }> {
+export function tenantPrincipal(request: FastifyRequest): TenantPrincipal {
 	const principal = request.principal;
-	if (principal?.type !== "api_key") throw new Error("tenantPrincipal() on a route without a tenant permission");
+	if (principal?.type !== "api_key" && principal?.type !== "user") {
+		throw new Error("tenantPrincipal() on a route without a tenant permission");
+	}
 	return principal;
 }
 
@@ -222,12 +231,15 @@ export const tenantRoutes: FastifyPluginAsyncZod<TenantRoutesOptions> = async (a
 			config: { auth: { permission: "tenant.read" } },
 			schema: {
 				tags: ["identity"],
-				summary: "Who the caller is: tenant and role",
+				summary: "Who the caller is: tenant and role, and the API key or the signed-in person",
 				response: {
 					200: z.object({
 						tenant: z.object({ id: z.uuid(), slug: z.string() }),
 						role: z.enum(roles),
-						apiKeyId: z.uuid(),
+						apiKeyId: z.uuid().optional(),
+						user: z
+							.object({ subject: z.string(), email: z.string().nullable(), memberId: z.uuid().nullable() })
+							.optional(),
 					}),
 				},
 			},
@@ -237,7 +249,9 @@ export const tenantRoutes: FastifyPluginAsyncZod<TenantRoutesOptions> = async (a
 			return {
 				tenant: { id: principal.tenant.id, slug: principal.tenant.slug },
 				role: principal.role,
-				apiKeyId: principal.id,
+				...(principal.type === "api_key"
+					? { apiKeyId: principal.id }
+					: { user: { subject: principal.id, email: principal.email, memberId: principal.memberId } }),
 			};
 		},
 	);
@@ -342,6 +356,10 @@ const memberInput = z
 		email: z.email().max(320),
 		timeZone: z.string().min(1).max(64).meta({ description: "IANA zone, e.g. Europe/Zurich" }),
 		contactMethods: z.array(contactMethod).max(20).default([]),
+		role: z
+			.enum(roles)
+			.default("engineer")
+			.meta({ description: "What they may do when signed in; only admins grant admin or manager, or change a role" }),
 		notificationRules: z
 			.array(notificationRule)
 			.max(10)
@@ -360,6 +378,7 @@ const memberDto = z
 		timeZone: z.string(),
 		contactMethods: z.array(z.object({ type: z.enum(contactMethodTypes), value: z.string() })),
 		notificationRules: z.array(notificationRule),
+		role: z.enum(roles),
 		version: z.number().int(),
 		createdAt: z.string().meta({ format: "date-time" }),
 		updatedAt: z.string().meta({ format: "date-time" }),

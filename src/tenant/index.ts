@@ -11,6 +11,7 @@ export {
 	ruleChannels,
 } from "./member-types.ts";
 export { createMemberService, type MemberApi, type MemberServiceDeps } from "./members.ts";
+export { createOidcVerifier, type OidcVerifier } from "./oidc.ts";
 export { type Permission, permissions, permissionTable, type Role, roleHasPermission, roles } from "./permissions.ts";
 export { createTenantService, schemaForSlug, type TenantApi, type TenantServiceDeps } from "./service.ts";
 export {

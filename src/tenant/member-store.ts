@@ -11,6 +11,7 @@ type MemberTables = {
 		time_zone: string;
 		contact_methods: ColumnType<Member["contactMethods"], RawBuilder<unknown>, RawBuilder<unknown>>;
 		notification_rules: ColumnType<Member["notificationRules"], RawBuilder<unknown>, RawBuilder<unknown>>;
+		role: Member["role"];
 		version: Generated<number>;
 		created_at: Generated<Date>;
 		updated_at: Date;
@@ -26,6 +27,7 @@ const memberFromRow = (row: Selectable<MemberTables["members"]>): Member => ({
 	timeZone: row.time_zone,
 	contactMethods: row.contact_methods,
 	notificationRules: row.notification_rules,
+	role: row.role,
 	version: row.version,
 	createdAt: row.created_at,
 	updatedAt: row.updated_at,
@@ -37,6 +39,7 @@ const writable = (input: MemberInput) => ({
 	time_zone: input.timeZone,
 	contact_methods: jsonb(input.contactMethods),
 	notification_rules: jsonb(input.notificationRules),
+	role: input.role,
 });
 
 export async function insertMember(db: Db, schema: string, input: MemberInput, at: Date): Promise<Member> {

@@ -1,3 +1,5 @@
+import type { Role } from "./permissions.ts";
+
 export const contactMethodTypes = ["slack", "phone", "sms", "email"] as const;
 export type ContactMethodType = (typeof contactMethodTypes)[number];
 
@@ -27,9 +29,11 @@ export interface Member {
 	contactMethods: ContactMethod[];
 	/** Follow-ups whenever an escalation pages this person. */
 	notificationRules: NotificationRule[];
+	/** What they may do when signed in (a token's role claim, when present, decides instead). */
+	role: Role;
 	version: number;
 	createdAt: Date;
 	updatedAt: Date;
 }
 
-export type MemberInput = Pick<Member, "name" | "email" | "timeZone" | "contactMethods" | "notificationRules">;
+export type MemberInput = Pick<Member, "name" | "email" | "timeZone" | "contactMethods" | "notificationRules" | "role">;

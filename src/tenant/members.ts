@@ -5,6 +5,7 @@ import { AppError, mapPgError } from "../platform/errors.ts";
 import { writeAudit } from "./audit.ts";
 import * as store from "./member-store.ts";
 import type { ContactMethod, Member, MemberInput } from "./member-types.ts";
+import type { Role } from "./permissions.ts";
 import type { Actor, TenantRef } from "./types.ts";
 
 /** The people of a tenant who can be on call (`/api/v1/members`). */
@@ -39,13 +40,36 @@ const emailTaken = {
 };
 
 /** What the audit log keeps of a member: no contact details, which are personal data. */
-const auditView = (m: Pick<Member, "name" | "email" | "timeZone" | "contactMethods" | "notificationRules">) => ({
+const auditView = (
+	m: Pick<Member, "name" | "email" | "timeZone" | "contactMethods" | "notificationRules" | "role">,
+) => ({
 	name: m.name,
+	role: m.role,
 	email: m.email,
 	timeZone: m.timeZone,
 	contactMethodTypes: m.contactMethods.map((c) => c.type),
 	notificationRules: m.notificationRules,
 });
+
+/**
+ * Admins manage roles (spec §5.2): anyone else who may manage members keeps their roles as they
+ * are, and gives new members the engineer or readonly role only.
+ */
+function checkRoleChange(actor: Actor, from: Role | undefined, to: Role): void {
+	const principal = actor.principal;
+	// System actors (the CLI, the first start) act with full rights; a person's or key's role decides otherwise.
+	if (principal.type === "system" || principal.type === "platform_admin") return;
+	const actorRole = "role" in principal ? principal.role : undefined;
+	if (actorRole === "admin" || from === to) return;
+	if (from === undefined && (to === "engineer" || to === "readonly")) return;
+	throw new AppError(
+		"forbidden",
+		"member.role_change_denied",
+		from === undefined
+			? `Only an admin adds a member with the ${to} role`
+			: `Only an admin changes a member's role (from ${from} to ${to})`,
+	);
+}
 
 function checkZone(input: MemberInput): void {
 	if (!IANAZone.isValidZone(input.timeZone)) {
@@ -71,6 +95,7 @@ export function createMemberService({ db, clock, usage }: MemberServiceDeps): Me
 
 		async create(tenant, input, actor) {
 			checkZone(input);
+			checkRoleChange(actor, undefined, input.role);
 			try {
 				return await db.transaction().execute(async (trx) => {
 					const member = await store.insertMember(trx, tenant.schema, input, clock.now());
@@ -93,6 +118,7 @@ export function createMemberService({ db, clock, usage }: MemberServiceDeps): Me
 				return await db.transaction().execute(async (trx) => {
 					const before = await store.findMember(trx, tenant.schema, id);
 					if (!before) throw notFound(id);
+					checkRoleChange(actor, before.role, input.role);
 					const member = await store.updateMember(trx, tenant.schema, id, version, input, clock.now());
 					if (!member) {
 						throw new AppError(

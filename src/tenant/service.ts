@@ -12,6 +12,8 @@ import {
 	isApiKeyFormat,
 	secretsEqual,
 } from "./credentials.ts";
+import { findMemberByEmail } from "./member-store.ts";
+import { looksLikeJwt, type OidcVerifier } from "./oidc.ts";
 import type { Role } from "./permissions.ts";
 import * as store from "./store.ts";
 import {
@@ -61,6 +63,8 @@ export interface TenantServiceDeps {
 	bus: Pick<EventBus, "publish" | "subscribe">;
 	/** OPSWATCH_ADMIN_TOKEN, when configured. */
 	adminToken: string | undefined;
+	/** Verifies bearer JWTs of the configured OpenID Connect issuer; unset, only API keys work. */
+	oidc?: OidcVerifier;
 	onBackgroundError?: (error: unknown) => void;
 }
 
@@ -77,7 +81,59 @@ export const schemaForSlug = (slug: string): string => `tenant_${slug}`;
 const KEY_CACHE_TTL_MS = 30_000;
 const REVOKED_TOPIC = "tenant.apikey_revoked";
 
-export function createTenantService({ db, clock, bus, adminToken, onBackgroundError }: TenantServiceDeps): TenantApi {
+export function createTenantService({
+	db,
+	clock,
+	bus,
+	adminToken,
+	oidc,
+	onBackgroundError,
+}: TenantServiceDeps): TenantApi {
+	/**
+	 * A signed-in person: the tenant the token names (or the only one), the member with the token's
+	 * e-mail address, and the role the token grants or else the member's.
+	 */
+	async function authenticateUser(verifier: OidcVerifier, token: string): Promise<AuthResult> {
+		const verified = await verifier.verify(token);
+		if (!verified.ok) return { ok: false, code: "auth.invalid_token", message: verified.message };
+		const { identity } = verified;
+		let tenant: Tenant | undefined;
+		if (identity.tenant) tenant = await store.findTenantBySlug(db, identity.tenant);
+		else {
+			const all = await store.listTenants(db);
+			tenant = all.length === 1 ? all[0] : undefined;
+		}
+		if (!tenant) {
+			return {
+				ok: false,
+				code: "auth.not_a_member",
+				message: identity.tenant
+					? `The token names tenant "${identity.tenant}", which does not exist`
+					: "The token names no tenant (its tenant claim is missing)",
+			};
+		}
+		const member = identity.email ? await findMemberByEmail(db, tenant.schema, identity.email) : undefined;
+		const role = identity.role ?? member?.role;
+		if (!role) {
+			return {
+				ok: false,
+				code: "auth.not_a_member",
+				message: `Tenant ${tenant.slug} has no member with this token's e-mail address, and the token grants no role`,
+			};
+		}
+		return {
+			ok: true,
+			principal: {
+				type: "user",
+				id: identity.subject,
+				tenant: { id: tenant.id, slug: tenant.slug, schema: tenant.schema },
+				role,
+				memberId: member?.id ?? null,
+				email: identity.email ?? null,
+			},
+		};
+	}
+
 	const lastTouched = new Map<string, number>();
 	const keyCache = new LRUCache<string, Extract<Principal, { type: "api_key" }>>({
 		max: 10_000,
@@ -209,6 +265,7 @@ export function createTenantService({ db, clock, bus, adminToken, onBackgroundEr
 		},
 
 		async authenticate(credential) {
+			if (oidc && looksLikeJwt(credential)) return authenticateUser(oidc, credential);
 			if (adminToken && !isApiKeyFormat(credential) && secretsEqual(credential, adminToken)) {
 				return { ok: true, principal: { type: "platform_admin", id: "config" } };
 			}

@@ -43,7 +43,15 @@ export interface ApiKey {
 /** Who is calling. */
 export type Principal =
 	| { type: "platform_admin"; id: string }
-	| { type: "api_key"; id: string; tenant: TenantRef; role: Role; integration: string | null; agent: boolean };
+	| { type: "api_key"; id: string; tenant: TenantRef; role: Role; integration: string | null; agent: boolean }
+	/**
+	 * A person signed in with the tenant's identity provider (a bearer JWT): `id` is the token's
+	 * subject; `memberId` the member with the token's e-mail address, when there is one.
+	 */
+	| { type: "user"; id: string; tenant: TenantRef; role: Role; memberId: string | null; email: string | null };
+
+/** A principal that acts inside one tenant. */
+export type TenantPrincipal = Extract<Principal, { type: "api_key" | "user" }>;
 
 /**
  * What a route requires; every route declares one. `credentialInBody` names a body field that may
@@ -62,11 +70,15 @@ export type RouteAuth =
 
 /** Who did it, for the audit log. */
 export interface Actor {
-	principal: Principal | { type: "system"; id: string } | { type: "member"; id: string };
+	principal: Principal | { type: "system"; id: string } | { type: "member"; id: string; role?: Role };
 	requestId?: string;
 	sourceIp?: string;
 }
 
 export type AuthResult =
 	| { ok: true; principal: Principal }
-	| { ok: false; code: "auth.invalid_credential" | "auth.key_revoked"; message: string };
+	| {
+			ok: false;
+			code: "auth.invalid_credential" | "auth.key_revoked" | "auth.invalid_token" | "auth.not_a_member";
+			message: string;
+	  };

@@ -67,6 +67,12 @@ describe.concurrent("opswatch check-config", () => {
 			provider_timeout_ms: 10000,
 			// Providers not configured: nothing of theirs is in use.
 			slack_bot_token: null,
+			oidc_issuer: null,
+			oidc_audience: null,
+			oidc_tenant_claim: null,
+			oidc_role_claim: null,
+			oidc_algorithms: null,
+			oidc_clock_skew_seconds: null,
 			rate_limit_per_key: 60000,
 			rate_limit_per_tenant: 120000,
 			secret_key: null,

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify
 import { AppError } from "../../platform/errors.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { RateLimitDecision, RateLimiter } from "../../platform/ratelimit/index.ts";
+import { withTimeout } from "../../platform/timeout.ts";
 import { type Principal, type RouteAuth, roleHasPermission, type TenantApi } from "../../tenant/index.ts";
 
 declare module "fastify" {
@@ -50,6 +51,8 @@ export interface RateLimits {
 }
 
 const MINUTE_MS = 60_000;
+/** As long as the dedup window waits for Redis: past it, the request goes on unlimited. */
+const LIMITER_TIMEOUT_MS = 250;
 
 export function registerAuth(
 	app: FastifyInstance,
@@ -60,22 +63,27 @@ export function registerAuth(
 	 * Draws one request from the key's and the tenant's budgets; over either, 429 with Retry-After.
 	 * A limiter that fails (Redis down) lets the request through: refusing alerts would be worse.
 	 */
-	async function withinBudget(principal: Extract<Principal, { type: "api_key" }>): Promise<void> {
+	async function withinBudget(principal: Extract<Principal, { type: "api_key" | "user" }>): Promise<void> {
 		if (!rateLimits) return;
 		const { limiter, perKeyPerMinute, perTenantPerMinute } = rateLimits;
 		let decisions: RateLimitDecision[];
 		try {
-			decisions = await Promise.all([
-				limiter.consume(`key:${principal.id}`, perKeyPerMinute, MINUTE_MS),
-				limiter.consume(`tenant:${principal.tenant.id}`, perTenantPerMinute, MINUTE_MS),
-			]);
+			// A Redis that is reconnecting queues commands: wait briefly, not for the reconnect.
+			decisions = await withTimeout(
+				Promise.all([
+					limiter.consume(`${principal.type}:${principal.id}`, perKeyPerMinute, MINUTE_MS),
+					limiter.consume(`tenant:${principal.tenant.id}`, perTenantPerMinute, MINUTE_MS),
+				]),
+				LIMITER_TIMEOUT_MS,
+				"the rate limiter",
+			);
 		} catch (error) {
 			rateLimits.onError(error);
 			return;
 		}
 		const [key, tenant] = decisions as [RateLimitDecision, RateLimitDecision];
 		const refused = !key.allowed
-			? { what: "this API key", limit: perKeyPerMinute, decision: key }
+			? { what: principal.type === "api_key" ? "this API key" : "this user", limit: perKeyPerMinute, decision: key }
 			: !tenant.allowed
 				? { what: `tenant ${principal.tenant.slug}`, limit: perTenantPerMinute, decision: tenant }
 				: undefined;
@@ -114,7 +122,7 @@ export function registerAuth(
 			throw new AppError(
 				"unauthenticated",
 				"auth.missing_credential",
-				"Authentication required: send an API key in X-API-Key or as Authorization: Bearer <key>",
+				"Authentication required: send an API key in X-API-Key, or an API key or your identity provider's token as Authorization: Bearer",
 			);
 		}
 		const result = await tenants.authenticate(credential);
@@ -125,13 +133,13 @@ export function registerAuth(
 			if (principal.type !== "platform_admin") {
 				throw new AppError("forbidden", "auth.platform_admin_required", "This endpoint needs the platform-admin token");
 			}
-		} else if (principal.type !== "api_key") {
+		} else if (principal.type === "platform_admin") {
 			throw new AppError(
 				"forbidden",
 				"auth.tenant_credential_required",
 				"The platform-admin token does not act inside a tenant: use an API key of the tenant",
 			);
-		} else if (principal.integration && auth.permission !== "alerts.ingest") {
+		} else if (principal.type === "api_key" && principal.integration && auth.permission !== "alerts.ingest") {
 			throw new AppError(
 				"forbidden",
 				"auth.integration_key",
@@ -144,13 +152,17 @@ export function registerAuth(
 				`Role ${principal.role} lacks the permission ${auth.permission}`,
 			);
 		}
-		if (principal.type === "api_key") await withinBudget(principal);
+		if (principal.type !== "platform_admin") await withinBudget(principal);
 		request.principal = principal;
 		// The request's own child logger, extended in place: a further child per request costs measurably on ingest.
 		(request.log as FastifyBaseLogger & Pick<Logger, "setBindings">).setBindings(
-			principal.type === "api_key"
-				? { tenant_id: principal.tenant.id, tenant: principal.tenant.slug, user_id: `api_key:${principal.id}` }
-				: { user_id: `platform_admin:${principal.id}` },
+			principal.type === "platform_admin"
+				? { user_id: `platform_admin:${principal.id}` }
+				: {
+						tenant_id: principal.tenant.id,
+						tenant: principal.tenant.slug,
+						user_id: `${principal.type}:${principal.id}`,
+					},
 		);
 	}
 

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { Metrics } from "../../platform/metrics.ts";
+import { withTimeout } from "../../platform/timeout.ts";
 
 export interface ReadinessCheck {
 	/** The part named in a failing /readyz answer, e.g. `database`. */
@@ -12,12 +13,6 @@ export interface HealthRoutesOptions {
 	metrics: Metrics;
 	timeoutMs?: number;
 }
-
-const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
-	new Promise<T>((resolve, reject) => {
-		const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-		promise.then(resolve, reject).finally(() => clearTimeout(timer));
-	});
 
 /** Liveness, readiness and Prometheus metrics: unauthenticated, for the orchestrator and scraper. */
 export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (
@@ -32,7 +27,7 @@ export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (
 		const results = await Promise.all(
 			checks.map(async ({ name, check }) => {
 				try {
-					await withTimeout(check(), timeoutMs);
+					await withTimeout(check(), timeoutMs, name);
 					return { name, ok: true as const };
 				} catch (error) {
 					request.log.warn({ check: name, err: error }, "readiness check failed");
