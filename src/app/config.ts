@@ -143,6 +143,22 @@ export const settings = {
 		schema: positiveInt(0, 300).default(30),
 		help: "How far a token's exp and nbf may be off our clock.",
 	},
+	oidc_client_id: {
+		env: "OPSWATCH_OIDC_CLIENT_ID",
+		schema: z.string().min(1).optional(),
+		help: "OpsWatch's client id at the issuer: enables browser sign-in (/api/v1/auth/login, authorization code + PKCE) with a server-side session.",
+	},
+	oidc_client_secret: {
+		env: "OPSWATCH_OIDC_CLIENT_SECRET",
+		schema: z.string().min(1).optional(),
+		help: "The client's secret, for a confidential client (unset: a public client, PKCE only).",
+		secret: true,
+	},
+	session_ttl_minutes: {
+		env: "OPSWATCH_SESSION_TTL_MINUTES",
+		schema: positiveInt(5, 7 * 24 * 60).default(480),
+		help: "How long a browser session lasts after sign-in.",
+	},
 	rate_limit_per_key: {
 		env: "OPSWATCH_RATE_LIMIT_PER_KEY",
 		schema: positiveInt(1, 10_000_000).default(60_000),
@@ -355,8 +371,11 @@ export interface Config {
 				readonly roleClaim: string;
 				readonly algorithms: readonly string[];
 				readonly clockSkewSeconds: number;
+				/** Browser sign-in, when a client id is configured. */
+				readonly login: { readonly clientId: string; readonly clientSecret: string | undefined } | undefined;
 		  }
 		| undefined;
+	readonly sessionTtlMinutes: number;
 	readonly rateLimits: { readonly perKeyPerMinute: number; readonly perTenantPerMinute: number };
 	readonly providerTimeoutMs: number;
 	/** Slack is always reachable at apiUrl; what the deployment's own Slack app brings is optional. */
@@ -500,7 +519,9 @@ export function loadConfig(sources: ConfigSources): Config {
 			roleClaim: c.oidc_role_claim,
 			algorithms: c.oidc_algorithms,
 			clockSkewSeconds: c.oidc_clock_skew_seconds,
+			login: c.oidc_client_id ? { clientId: c.oidc_client_id, clientSecret: c.oidc_client_secret } : undefined,
 		})),
+		sessionTtlMinutes: c.session_ttl_minutes,
 		providerTimeoutMs: c.provider_timeout_ms,
 		slack: {
 			apiUrl: c.slack_api_url,
@@ -624,6 +645,9 @@ export function redactedConfig(config: Config): Record<string, unknown> {
 		oidc_role_claim: config.oidc?.roleClaim ?? null,
 		oidc_algorithms: config.oidc?.algorithms.join(",") ?? null,
 		oidc_clock_skew_seconds: config.oidc?.clockSkewSeconds ?? null,
+		oidc_client_id: config.oidc?.login?.clientId ?? null,
+		oidc_client_secret: config.oidc?.login?.clientSecret ? "<redacted>" : null,
+		session_ttl_minutes: config.sessionTtlMinutes,
 		rate_limit_per_key: config.rateLimits.perKeyPerMinute,
 		rate_limit_per_tenant: config.rateLimits.perTenantPerMinute,
 		slack_bot_token: config.slack.botToken ? "<redacted>" : null,

@@ -39,9 +39,11 @@ import { createSecretBox, loadOrCreateKeyFile } from "../platform/secret-box.ts"
 import { createRosterService, type HandoffNotifier, type RosterApi } from "../roster/index.ts";
 import { createInstallations, createSlackBot, createSlackWeb, type SlackBot } from "../slack/index.ts";
 import {
+	createLogin,
 	createMemberService,
 	createOidcVerifier,
 	createTenantService,
+	type Login,
 	type MemberApi,
 	type TenantApi,
 } from "../tenant/index.ts";
@@ -70,6 +72,8 @@ export interface Container {
 	escalations: EscalationApi;
 	/** Tells people of roster handoffs (Slack DM when configured) and logs them. */
 	handoffAnnouncer: HandoffNotifier;
+	/** Browser sign-in with the identity provider, when its client is configured. */
+	login: Login | undefined;
 	/** The Slack bot: installations, buttons, modals, commands, events, the install flow. */
 	slackBot: SlackBot;
 	/** OpsWatch's external address (links in pages, provider callbacks). */
@@ -274,6 +278,17 @@ export async function createContainer({
 		escalations,
 		handoffAnnouncer,
 		slackBot,
+		login: config.oidc?.login
+			? createLogin(
+					{
+						...config.oidc,
+						...config.oidc.login,
+						redirectUri: `${publicUrl}/api/v1/auth/callback`,
+						sessionTtlMs: config.sessionTtlMinutes * 60_000,
+					},
+					cache,
+				)
+			: undefined,
 		publicUrl,
 		readiness,
 		async close() {

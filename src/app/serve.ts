@@ -144,6 +144,11 @@ export async function startServer(
 							clock: container.clock,
 							bus: container.bus,
 							maxAlertsPerRequest: config.maxAlertsPerRequest,
+							login: container.login && {
+								login: container.login,
+								publicUrl: container.publicUrl,
+								sessionTtlMs: config.sessionTtlMinutes * 60_000,
+							},
 							rateLimits: {
 								limiter: container.rateLimiter,
 								...config.rateLimits,

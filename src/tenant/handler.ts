@@ -2,6 +2,8 @@ import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AppError } from "../platform/errors.ts";
+import { secretsEqual } from "./credentials.ts";
+import { CSRF_COOKIE, LOGIN_COOKIE, type Login, SESSION_COOKIE } from "./login.ts";
 import { contactMethodTypes, type Member, ruleChannels } from "./member-types.ts";
 import type { MemberApi } from "./members.ts";
 import { roles } from "./permissions.ts";
@@ -464,6 +466,72 @@ export const memberRoutes: FastifyPluginAsyncZod<{ members: MemberApi }> = async
 		async (request, reply) => {
 			await members.remove(tenantPrincipal(request).tenant, request.params.id, actorOf(request));
 			return reply.status(204).send(null);
+		},
+	);
+};
+
+/**
+ * Browser sign-in (`/api/v1/auth/…`): the authorization code flow with the identity provider,
+ * then a session cookie (httpOnly, SameSite=Lax, Secure on https) and a CSRF token cookie.
+ */
+export const loginRoutes: FastifyPluginAsyncZod<{ login: Login; publicUrl: string; sessionTtlMs: number }> = async (
+	app,
+	{ login, publicUrl, sessionTtlMs },
+) => {
+	const tags = ["identity"];
+	const secure = publicUrl.startsWith("https://");
+	const cookie = (maxAgeSeconds: number, httpOnly = true) =>
+		({ path: "/", httpOnly, secure, sameSite: "lax", maxAge: maxAgeSeconds }) as const;
+
+	app.get(
+		"/api/v1/auth/login",
+		{ config: { auth: "public" }, schema: { tags, summary: "Sign in: redirects to the identity provider" } },
+		async (_request, reply) => {
+			const { url, state } = await login.start();
+			reply.setCookie(LOGIN_COOKIE, state, { ...cookie(600), path: "/api/v1/auth" });
+			return reply.redirect(url, 302);
+		},
+	);
+
+	app.get(
+		"/api/v1/auth/callback",
+		{
+			config: { auth: "public" },
+			schema: {
+				tags,
+				summary: "The identity provider's redirect back: starts the session",
+				querystring: z.object({}).loose(),
+			},
+		},
+		async (request, reply) => {
+			const callbackUrl = new URL(request.url, publicUrl);
+			const { id, session } = await login.finish(callbackUrl, request.cookies[LOGIN_COOKIE]);
+			reply.clearCookie(LOGIN_COOKIE, { path: "/api/v1/auth" });
+			reply.setCookie(SESSION_COOKIE, id, cookie(sessionTtlMs / 1000));
+			reply.setCookie(CSRF_COOKIE, session.csrfToken, cookie(sessionTtlMs / 1000, false));
+			return reply.redirect("/", 302);
+		},
+	);
+
+	app.post(
+		"/api/v1/auth/logout",
+		{
+			config: { auth: "public" },
+			schema: { tags, summary: "Signs out: the session ends here and now (needs X-CSRF-Token)" },
+		},
+		async (request, reply) => {
+			const id = request.cookies[SESSION_COOKIE];
+			const session = id ? await login.session(id) : undefined;
+			if (session) {
+				const sent = request.headers["x-csrf-token"];
+				if (typeof sent !== "string" || !secretsEqual(sent, session.csrfToken)) {
+					throw new AppError("forbidden", "auth.csrf_token_missing", "Signing out needs the X-CSRF-Token header");
+				}
+				await login.logout(id!);
+			}
+			reply.clearCookie(SESSION_COOKIE, { path: "/" });
+			reply.clearCookie(CSRF_COOKIE, { path: "/" });
+			return reply.status(204).send();
 		},
 	);
 };

@@ -1,7 +1,16 @@
 /** The tenant domain: tenants, API keys, roles and permissions, audit. Other code imports only this. */
 
 export { type AuditEntry, type AuditRecord, actorName, writeAudit } from "./audit.ts";
-export { actorOf, memberRoutes, type TenantRoutesOptions, tenantPrincipal, tenantRoutes } from "./handler.ts";
+export { secretsEqual } from "./credentials.ts";
+export {
+	actorOf,
+	loginRoutes,
+	memberRoutes,
+	type TenantRoutesOptions,
+	tenantPrincipal,
+	tenantRoutes,
+} from "./handler.ts";
+export { CSRF_COOKIE, createLogin, type Login, SESSION_COOKIE } from "./login.ts";
 export {
 	type ContactMethod,
 	contactMethodTypes,

@@ -71,20 +71,25 @@ export function createOidcVerifier(settings: OidcSettings, now: () => Date) {
 			} catch (error) {
 				return { ok: false, message: explain(error) };
 			}
-			const email = claimAt(payload, "email");
-			const tenant = claimAt(payload, settings.tenantClaim);
-			const listed = claimAt(payload, settings.roleClaim);
-			const names = (Array.isArray(listed) ? listed : [listed]).filter((v): v is string => typeof v === "string");
-			return {
-				ok: true,
-				identity: {
-					subject: payload.sub!,
-					email: typeof email === "string" ? email : undefined,
-					tenant: typeof tenant === "string" ? tenant : undefined,
-					role: byPower.find((role) => names.includes(role)),
-				},
-			};
+			return { ok: true, identity: identityFromClaims(payload, settings) };
 		},
+	};
+}
+
+/** Who a verified token or ID token names, read through the configured claim names. */
+export function identityFromClaims(
+	payload: JWTPayload,
+	settings: Pick<OidcSettings, "tenantClaim" | "roleClaim">,
+): OidcIdentity {
+	const email = claimAt(payload, "email");
+	const tenant = claimAt(payload, settings.tenantClaim);
+	const listed = claimAt(payload, settings.roleClaim);
+	const names = (Array.isArray(listed) ? listed : [listed]).filter((v): v is string => typeof v === "string");
+	return {
+		subject: String(payload.sub),
+		email: typeof email === "string" ? email : undefined,
+		tenant: typeof tenant === "string" ? tenant : undefined,
+		role: byPower.find((role) => names.includes(role)),
 	};
 }
 

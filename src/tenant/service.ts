@@ -13,7 +13,7 @@ import {
 	secretsEqual,
 } from "./credentials.ts";
 import { findMemberByEmail } from "./member-store.ts";
-import { looksLikeJwt, type OidcVerifier } from "./oidc.ts";
+import { looksLikeJwt, type OidcIdentity, type OidcVerifier } from "./oidc.ts";
 import type { Role } from "./permissions.ts";
 import * as store from "./store.ts";
 import {
@@ -42,6 +42,8 @@ export interface TenantApi {
 	): Promise<{ key: string; apiKey: ApiKey }>;
 	listApiKeys(tenantSlug: string): Promise<ApiKey[]>;
 	revokeApiKey(tenantSlug: string, keyId: string, actor: Actor): Promise<ApiKey>;
+	/** The principal of a person the identity provider vouched for (a browser session's login). */
+	authenticateIdentity(identity: OidcIdentity): Promise<AuthResult>;
 	/** Resolves an API key or platform-admin token to who is calling. */
 	authenticate(credential: string): Promise<AuthResult>;
 	/** Generates a stored platform-admin token (first embedded start); returns it in clear text once. */
@@ -96,7 +98,11 @@ export function createTenantService({
 	async function authenticateUser(verifier: OidcVerifier, token: string): Promise<AuthResult> {
 		const verified = await verifier.verify(token);
 		if (!verified.ok) return { ok: false, code: "auth.invalid_token", message: verified.message };
-		const { identity } = verified;
+		return authenticateIdentity(verified.identity);
+	}
+
+	/** The principal of a person the identity provider vouched for (a bearer token, or a browser session). */
+	async function authenticateIdentity(identity: OidcIdentity): Promise<AuthResult> {
 		let tenant: Tenant | undefined;
 		if (identity.tenant) tenant = await store.findTenantBySlug(db, identity.tenant);
 		else {
@@ -263,6 +269,8 @@ export function createTenantService({
 			}
 			return key;
 		},
+
+		authenticateIdentity,
 
 		async authenticate(credential) {
 			if (oidc && looksLikeJwt(credential)) return authenticateUser(oidc, credential);

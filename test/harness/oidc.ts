@@ -30,9 +30,14 @@ export interface TestOidcProvider {
 
 const OTHER_RESOURCE = "https://other-api.example/";
 
+/** The confidential web client OpsWatch signs browsers in with, when the test asks for one. */
+export const WEB_CLIENT = { clientId: "opswatch-web", clientSecret: "opswatch-web-secret-0123456789" };
+
 export async function startOidcProvider(options: {
 	audience: string;
 	people: Record<string, OidcPerson>;
+	/** Registers {@link WEB_CLIENT} with this redirect URI (authorization code + PKCE, people sign in by name). */
+	webRedirectUri?: string;
 }): Promise<TestOidcProvider> {
 	const server = http.createServer();
 	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -42,16 +47,40 @@ export async function startOidcProvider(options: {
 	const secretOf = (person: string) => `${person}-client-secret-0123456789`;
 
 	const provider = new Provider(issuer, {
-		clients: Object.keys(options.people).map((person) => ({
-			client_id: person,
-			client_secret: secretOf(person),
-			grant_types: ["client_credentials"],
-			response_types: [],
-			redirect_uris: [],
-		})),
+		clients: [
+			...Object.keys(options.people).map((person) => ({
+				client_id: person,
+				client_secret: secretOf(person),
+				grant_types: ["client_credentials"],
+				response_types: [],
+				redirect_uris: [],
+			})),
+			...(options.webRedirectUri
+				? [
+						{
+							client_id: WEB_CLIENT.clientId,
+							client_secret: WEB_CLIENT.clientSecret,
+							grant_types: ["authorization_code"],
+							response_types: ["code"] as ["code"],
+							redirect_uris: [options.webRedirectUri],
+						},
+					]
+				: []),
+		],
+		// The dev login form signs in whoever's name is typed; their claims come from `people`.
+		findAccount: (_ctx, sub) => ({
+			accountId: sub,
+			claims: () => {
+				const person = options.people[sub] ?? {};
+				return { sub, email: person.email, email_verified: true, tenant: person.tenant, roles: person.roles };
+			},
+		}),
+		claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["tenant", "roles"] },
+		conformIdTokenClaims: false,
+		cookies: { keys: ["test-cookie-key-0123456789abcdef"] },
 		jwks: { keys: [jwk as never] },
 		features: {
-			devInteractions: { enabled: false },
+			devInteractions: { enabled: Boolean(options.webRedirectUri) },
 			clientCredentials: { enabled: true },
 			resourceIndicators: {
 				enabled: true,

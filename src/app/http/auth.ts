@@ -3,7 +3,16 @@ import { AppError } from "../../platform/errors.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { RateLimitDecision, RateLimiter } from "../../platform/ratelimit/index.ts";
 import { withTimeout } from "../../platform/timeout.ts";
-import { type Principal, type RouteAuth, roleHasPermission, type TenantApi } from "../../tenant/index.ts";
+import {
+	type AuthResult,
+	type Login,
+	type Principal,
+	type RouteAuth,
+	roleHasPermission,
+	SESSION_COOKIE,
+	secretsEqual,
+	type TenantApi,
+} from "../../tenant/index.ts";
 
 declare module "fastify" {
 	interface FastifyContextConfig {
@@ -56,8 +65,9 @@ const LIMITER_TIMEOUT_MS = 250;
 
 export function registerAuth(
 	app: FastifyInstance,
-	tenants: Pick<TenantApi, "authenticate">,
+	tenants: Pick<TenantApi, "authenticate" | "authenticateIdentity">,
 	rateLimits?: RateLimits,
+	sessions?: Pick<Login, "session">,
 ): void {
 	/**
 	 * Draws one request from the key's and the tenant's budgets; over either, 429 with Retry-After.
@@ -113,19 +123,42 @@ export function registerAuth(
 		for (const method of [route.method].flat()) catalog.push({ method, url: route.url, auth });
 	});
 
+	/** Who a signed-in browser is: its session (CSRF-checked for changes), resolved afresh each request. */
+	async function fromSession(request: FastifyRequest, sessionId: string): Promise<AuthResult> {
+		const session = await sessions!.session(sessionId);
+		if (!session) {
+			throw new AppError(
+				"unauthenticated",
+				"auth.session_ended",
+				"Your session has ended (signed out or expired): sign in again at /api/v1/auth/login",
+			);
+		}
+		const changes = !["GET", "HEAD", "OPTIONS"].includes(request.method);
+		const sent = request.headers["x-csrf-token"];
+		if (changes && (typeof sent !== "string" || !secretsEqual(sent, session.csrfToken))) {
+			throw new AppError(
+				"forbidden",
+				"auth.csrf_token_missing",
+				"A change made with the session cookie needs the X-CSRF-Token header (the value of the opswatch_csrf cookie)",
+			);
+		}
+		return tenants.authenticateIdentity(session.identity);
+	}
+
 	async function authorize(
 		request: FastifyRequest,
 		auth: Exclude<RouteAuth, "public">,
 		credential: string | undefined,
 	) {
-		if (!credential) {
+		const sessionId = credential ? undefined : request.cookies?.[SESSION_COOKIE];
+		if (!credential && !(sessions && sessionId)) {
 			throw new AppError(
 				"unauthenticated",
 				"auth.missing_credential",
 				"Authentication required: send an API key in X-API-Key, or an API key or your identity provider's token as Authorization: Bearer",
 			);
 		}
-		const result = await tenants.authenticate(credential);
+		const result = credential ? await tenants.authenticate(credential) : await fromSession(request, sessionId!);
 		if (!result.ok) throw new AppError("unauthenticated", result.code, result.message);
 		const principal = result.principal;
 

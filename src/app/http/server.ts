@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import cookie from "@fastify/cookie";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
@@ -32,7 +33,14 @@ import type { Logger } from "../../platform/log.ts";
 import type { Metrics } from "../../platform/metrics.ts";
 import { type RosterApi, rosterRoutes } from "../../roster/index.ts";
 import { type SlackBot, slackAdminRoutes, slackRoutes } from "../../slack/index.ts";
-import { type MemberApi, memberRoutes, type TenantApi, tenantRoutes } from "../../tenant/index.ts";
+import {
+	type Login,
+	loginRoutes,
+	type MemberApi,
+	memberRoutes,
+	type TenantApi,
+	tenantRoutes,
+} from "../../tenant/index.ts";
 import { registerAdmission } from "./admission.ts";
 import { type RateLimits, registerAuth } from "./auth.ts";
 import { registerErrorHandling } from "./errors.ts";
@@ -66,6 +74,8 @@ export interface HttpServerDeps {
 		clock: Clock;
 		bus: EventBus;
 		maxAlertsPerRequest: number;
+		/** Browser sign-in, when the identity provider's client is configured. */
+		login?: { login: Login; publicUrl: string; sessionTtlMs: number };
 		/** Requests per minute per API key and per tenant; beyond, 429 with Retry-After. */
 		rateLimits: RateLimits;
 	};
@@ -135,16 +145,21 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 	});
 	await app.register(swaggerUi, { routePrefix: "/api/docs" });
 
+	// Before the auth hook, so a browser's session cookie is read by the time it runs.
+	await app.register(cookie);
+	const refuseAll = async () => ({ ok: false as const, code: "auth.invalid_credential" as const, message: "" });
 	registerAuth(
 		app,
-		deps.api?.tenants ?? { authenticate: async () => ({ ok: false, code: "auth.invalid_credential", message: "" }) },
+		deps.api?.tenants ?? { authenticate: refuseAll, authenticateIdentity: refuseAll },
 		deps.api?.rateLimits,
+		deps.api?.login?.login,
 	);
 
 	app.get("/api/v1/openapi.json", { config: { auth: "public" }, schema: { hide: true } }, async () => app.swagger());
 	await app.register(healthRoutes, { checks: deps.readiness, metrics: deps.metrics });
 	if (deps.api) {
 		await app.register(tenantRoutes, { tenants: deps.api.tenants });
+		if (deps.api.login) await app.register(loginRoutes, deps.api.login);
 		await app.register(alertRoutes, { alerts: deps.api.alerts, bus: deps.api.bus });
 		await app.register(alertStatsRoutes, {
 			alerts: deps.api.alerts,

@@ -1,0 +1,149 @@
+/**
+ * Browser sign-in with the tenant's identity provider: the authorization code flow with PKCE
+ * (`openid-client`), ending in a server-side session. The browser holds only the session's random
+ * id (an httpOnly cookie) and a CSRF token; the session holds who signed in, and is gone on logout.
+ *
+ *     GET  /api/v1/auth/login     → 302 to the provider (state, nonce, PKCE challenge)
+ *     GET  /api/v1/auth/callback  → code exchanged, ID token checked → session → 302 to /
+ *     POST /api/v1/auth/logout    → session deleted
+ */
+import { randomBytes } from "node:crypto";
+import * as client from "openid-client";
+import type { Cache } from "../platform/cache/index.ts";
+import { AppError } from "../platform/errors.ts";
+import { identityFromClaims, type OidcIdentity, type OidcSettings } from "./oidc.ts";
+
+export interface LoginSettings extends OidcSettings {
+	clientId: string;
+	clientSecret: string | undefined;
+	/** Where the provider sends the browser back: `<public url>/api/v1/auth/callback`. */
+	redirectUri: string;
+	sessionTtlMs: number;
+}
+
+/** A signed-in browser. */
+export interface Session {
+	identity: OidcIdentity;
+	/** Sent back in X-CSRF-Token on every change made with the session cookie. */
+	csrfToken: string;
+}
+
+/** The session's id: httpOnly, so page scripts never see it. */
+export const SESSION_COOKIE = "opswatch_session";
+/** The session's CSRF token, readable by the web app, which sends it back as X-CSRF-Token. */
+export const CSRF_COOKIE = "opswatch_csrf";
+/** The state of a sign-in in progress, so only the browser that started it can finish it. */
+export const LOGIN_COOKIE = "opswatch_login";
+
+/** How long a started login may take to come back. */
+const LOGIN_TTL_MS = 10 * 60_000;
+
+export function createLogin(settings: LoginSettings, cache: Cache) {
+	let configuration: Promise<client.Configuration> | undefined;
+	// The provider's metadata, found once; a failed discovery is tried again on the next login.
+	const provider = () => {
+		configuration ??= client
+			.discovery(
+				new URL(settings.issuer),
+				settings.clientId,
+				settings.clientSecret,
+				undefined,
+				// An http:// issuer is a development setup (tests, a local Dex); production issuers are https.
+				settings.issuer.startsWith("http://") ? { execute: [client.allowInsecureRequests] } : undefined,
+			)
+			.catch((error) => {
+				configuration = undefined;
+				throw new AppError("unavailable", "auth.provider_unavailable", "The identity provider could not be reached", {
+					cause: error,
+				});
+			});
+		return configuration;
+	};
+	const sessionKey = (id: string) => `session:${id}`;
+
+	return {
+		/** Where to send the browser, and the state that must come back (kept in a cookie as well). */
+		async start(): Promise<{ url: string; state: string }> {
+			const config = await provider();
+			const verifier = client.randomPKCECodeVerifier();
+			const state = client.randomState();
+			const nonce = client.randomNonce();
+			await cache.set(`login:${state}`, JSON.stringify({ verifier, nonce }), LOGIN_TTL_MS);
+			const url = client.buildAuthorizationUrl(config, {
+				redirect_uri: settings.redirectUri,
+				scope: "openid email profile",
+				state,
+				nonce,
+				code_challenge: await client.calculatePKCECodeChallenge(verifier),
+				code_challenge_method: "S256",
+			});
+			return { url: url.href, state };
+		},
+
+		/**
+		 * The provider's redirect back: the state must be the one this browser started with (its
+		 * cookie), once; the code is exchanged and the ID token verified (signature, issuer,
+		 * audience, nonce, expiry). Returns the new session's id and CSRF token.
+		 */
+		async finish(callbackUrl: URL, browserState: string | undefined): Promise<{ id: string; session: Session }> {
+			const state = callbackUrl.searchParams.get("state") ?? "";
+			const error = callbackUrl.searchParams.get("error");
+			if (error)
+				throw new AppError(
+					"unauthenticated",
+					"auth.login_refused",
+					`The identity provider refused the sign-in (${error})`,
+				);
+			const started = state && browserState === state ? await cache.get(`login:${state}`) : undefined;
+			if (!started) {
+				throw new AppError(
+					"unauthenticated",
+					"auth.login_expired",
+					"This sign-in was not started in this browser or took longer than 10 minutes: start again at /api/v1/auth/login",
+				);
+			}
+			await cache.delete(`login:${state}`);
+			const { verifier, nonce } = JSON.parse(started) as { verifier: string; nonce: string };
+			let claims: client.IDToken | undefined;
+			try {
+				const tokens = await client.authorizationCodeGrant(await provider(), callbackUrl, {
+					pkceCodeVerifier: verifier,
+					expectedState: state,
+					expectedNonce: nonce,
+					idTokenExpected: true,
+				});
+				claims = tokens.claims();
+			} catch (cause) {
+				if (cause instanceof AppError) throw cause;
+				throw new AppError(
+					"unauthenticated",
+					"auth.login_failed",
+					"The identity provider's answer did not check out; sign in again",
+					{
+						cause,
+					},
+				);
+			}
+			if (!claims) throw new AppError("unauthenticated", "auth.login_failed", "The identity provider sent no ID token");
+			const session: Session = {
+				identity: identityFromClaims(claims, settings),
+				csrfToken: randomBytes(24).toString("base64url"),
+			};
+			const id = randomBytes(32).toString("base64url");
+			await cache.set(sessionKey(id), JSON.stringify(session), settings.sessionTtlMs);
+			return { id, session };
+		},
+
+		async session(id: string): Promise<Session | undefined> {
+			if (!/^[\w-]{43}$/.test(id)) return undefined;
+			const stored = await cache.get(sessionKey(id));
+			return stored ? (JSON.parse(stored) as Session) : undefined;
+		},
+
+		async logout(id: string): Promise<void> {
+			await cache.delete(sessionKey(id));
+		},
+	};
+}
+
+export type Login = ReturnType<typeof createLogin>;
