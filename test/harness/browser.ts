@@ -51,7 +51,7 @@ export function createBrowser() {
 	async function visit(
 		url: string,
 		init: Parameters<typeof request>[1] = {},
-		onRedirect?: (to: string) => boolean | undefined | void,
+		onRedirect?: (to: string) => boolean | undefined,
 	): Promise<BrowserResponse> {
 		let response = await request(url, init);
 		for (let hop = 0; hop < 20 && response.status >= 300 && response.status < 400; hop++) {
@@ -69,7 +69,7 @@ export function createBrowser() {
 		async submit(
 			page: BrowserResponse,
 			fields: Record<string, string>,
-			onRedirect?: (to: string) => boolean | undefined | void,
+			onRedirect?: (to: string) => boolean | undefined,
 		) {
 			const action = /<form[^>]*action="([^"]+)"/.exec(page.text)?.[1];
 			if (!action) throw new Error(`no form on ${page.url}:\n${page.text.slice(0, 500)}`);
