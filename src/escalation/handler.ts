@@ -493,4 +493,39 @@ export const escalationRoutes: FastifyPluginAsyncZod<{
 			).map(toNotificationDto),
 		}),
 	);
+
+	app.get(
+		"/api/v1/me/notifications",
+		{
+			config: { auth: { permission: "tenant.read" as const } },
+			schema: {
+				tags,
+				summary: "The signed-in person's pages, newest first; `channel=inbox` is their in-app inbox",
+				querystring: z
+					.object({
+						channel: z.enum([...personChannels, "slack_channel"]).optional(),
+						limit: z.coerce.number().int().min(1).max(500).default(50),
+					})
+					.strict(),
+				response: { 200: z.object({ notifications: z.array(notificationDto) }) },
+			},
+		},
+		async (request) => {
+			const principal = tenantPrincipal(request);
+			if (principal.type !== "user" || !principal.memberId) {
+				throw new AppError(
+					"unprocessable",
+					"me.not_a_member",
+					principal.type === "user"
+						? "You are signed in, but the tenant has no member with your e-mail address"
+						: "An API key is no member: sign in, or read /api/v1/members/:id/notifications",
+				);
+			}
+			return {
+				notifications: (await escalations.notificationsOf(principal.tenant, principal.memberId, request.query)).map(
+					toNotificationDto,
+				),
+			};
+		},
+	);
 };

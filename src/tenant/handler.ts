@@ -470,6 +470,57 @@ export const memberRoutes: FastifyPluginAsyncZod<{ members: MemberApi }> = async
 	);
 };
 
+/** The signed-in person's own member record: contact methods, rules and zone, never their role. */
+export const selfServiceRoutes: FastifyPluginAsyncZod<{ members: MemberApi }> = async (app, { members }) => {
+	app.patch(
+		"/api/v1/me/member",
+		{
+			config: { auth: { permission: "tenant.read" } },
+			schema: {
+				tags: ["members"],
+				summary: "Change your own contact methods, notification rules or time zone",
+				description: "Only an admin changes a role: a different `role` here is refused with 403.",
+				body: z
+					.object({
+						timeZone: memberInput.shape.timeZone.optional(),
+						contactMethods: z.array(contactMethod).max(20).optional(),
+						notificationRules: memberInput.shape.notificationRules.optional(),
+						role: z.enum(roles).optional(),
+					})
+					.strict(),
+				response: { 200: z.object({ member: memberDto }) },
+			},
+		},
+		async (request) => {
+			const principal = tenantPrincipal(request);
+			if (principal.type !== "user" || !principal.memberId) {
+				throw new AppError(
+					"unprocessable",
+					"me.not_a_member",
+					"Only a signed-in member changes their own details; an API key changes members at /api/v1/members/:id",
+				);
+			}
+			const current = await members.get(principal.tenant, principal.memberId);
+			const change = request.body;
+			const member = await members.update(
+				principal.tenant,
+				current.id,
+				current.version,
+				{
+					name: current.name,
+					email: current.email,
+					timeZone: change.timeZone ?? current.timeZone,
+					contactMethods: change.contactMethods ?? current.contactMethods,
+					notificationRules: change.notificationRules ?? current.notificationRules,
+					role: change.role ?? current.role,
+				},
+				actorOf(request),
+			);
+			return { member: toMemberDto(member) };
+		},
+	);
+};
+
 /**
  * Browser sign-in (`/api/v1/auth/…`): the authorization code flow with the identity provider,
  * then a session cookie (httpOnly, SameSite=Lax, Secure on https) and a CSRF token cookie.

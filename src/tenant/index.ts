@@ -6,6 +6,7 @@ export {
 	actorOf,
 	loginRoutes,
 	memberRoutes,
+	selfServiceRoutes,
 	type TenantRoutesOptions,
 	tenantPrincipal,
 	tenantRoutes,

@@ -147,6 +147,49 @@ describe(`OIDC bearer tokens (${backendName})`, () => {
 		});
 	});
 
+	it("lets a manager change her own contact methods, never her role, and read her own inbox", async () => {
+		const token = await idp.tokenFor("mia");
+		const own = await bearer(token, "PATCH", "/api/v1/me/member", {
+			contactMethods: [{ type: "sms", value: "+41790000001" }],
+			timeZone: "Europe/Zurich",
+		});
+		expect(own.status, own.text).toBe(200);
+		expect(own.body.member).toMatchObject({ id: ids.mia, timeZone: "Europe/Zurich", role: "manager" });
+		const promote = await bearer(token, "PATCH", "/api/v1/me/member", { role: "admin" });
+		expect(promote.status).toBe(403);
+		expect(promote.body.error.code).toBe("member.role_change_denied");
+		expect((await bearer(token, "PATCH", "/api/v1/me/member", { name: "Queen Ada" })).status).toBe(400);
+		expect((await app.request("GET", `/api/v1/members/${ids.mia}`, { key: acme.adminKey })).body.member.role).toBe(
+			"manager",
+		);
+		const viaKey = await app.request("PATCH", "/api/v1/me/member", { key: acme.adminKey, json: { timeZone: "UTC" } });
+		expect(viaKey.status).toBe(422);
+
+		// Her inbox: the pages an escalation sent her there.
+		const policy = await app.request("POST", "/api/v1/escalation-policies", {
+			key: acme.adminKey,
+			json: {
+				name: "Mia's inbox",
+				tiers: [{ timeoutSeconds: 300, targets: [{ type: "member", memberId: ids.mia, channels: ["inbox"] }] }],
+			},
+		});
+		await app.request("PUT", "/api/v1/escalation-routes", {
+			key: acme.adminKey,
+			json: { routes: [], defaultPolicyId: policy.body.policy.id },
+		});
+		await app.request("POST", "/api/v1/webhooks/generic", {
+			key: acme.adminKey,
+			json: { title: "Inbox me", severity: "critical", labels: { inbox: "1" } },
+		});
+		await app.running.container.escalations.settled();
+		const inbox = await bearer(token, "GET", "/api/v1/me/notifications?channel=inbox");
+		expect(inbox.status, inbox.text).toBe(200);
+		expect(inbox.body.notifications).toEqual([
+			expect.objectContaining({ memberId: ids.mia, channel: "inbox", title: "Inbox me", tier: 1 }),
+		]);
+		expect((await app.request("GET", "/api/v1/me/notifications", { key: acme.adminKey })).status).toBe(422);
+	});
+
 	it("never reaches another tenant: another tenant's ids are unknown, and its data unseen", async () => {
 		const token = await idp.tokenFor("ada");
 		const theirs = await app.request("POST", "/api/v1/webhooks/generic", {

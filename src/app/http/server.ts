@@ -38,6 +38,7 @@ import {
 	loginRoutes,
 	type MemberApi,
 	memberRoutes,
+	selfServiceRoutes,
 	type TenantApi,
 	tenantRoutes,
 } from "../../tenant/index.ts";
@@ -169,6 +170,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 		await app.register(alertRuleRoutes, { rules: deps.api.alertRules });
 		await app.register(knowledgeBaseRoutes, { knowledgeBase: deps.api.knowledgeBase, runbooks: deps.api.runbooks });
 		await app.register(memberRoutes, { members: deps.api.members });
+		await app.register(selfServiceRoutes, { members: deps.api.members });
 		const clock = deps.api.clock;
 		const members = deps.api.members;
 		await app.register(rosterRoutes, {
