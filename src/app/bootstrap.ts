@@ -1,11 +1,16 @@
-import type { TenantApi } from "../tenant/index.ts";
+import { generatePassword, type LocalLogin, type MemberApi, type TenantApi } from "../tenant/index.ts";
 
 export interface FirstStartCredentials {
 	tenantSlug: string;
 	apiKey: string;
 	/** Absent when OPSWATCH_ADMIN_TOKEN is configured or a token already exists. */
 	adminToken?: string;
+	/** The tenant's first admin, who signs in with this one-time password (and changes it). */
+	account: { email: string; password: string };
 }
+
+/** Where the first admin's account is, before anyone adds real people. */
+export const FIRST_ADMIN_EMAIL = "admin@opswatch.local";
 
 const system = { principal: { type: "system" as const, id: "first-start" } };
 
@@ -16,6 +21,7 @@ const system = { principal: { type: "system" as const, id: "first-start" } };
  */
 export async function bootstrapFirstStart(
 	tenants: TenantApi,
+	accounts: { members: Pick<MemberApi, "create">; localLogin: Pick<LocalLogin, "setPassword"> },
 	options: { adminTokenConfigured: boolean },
 ): Promise<FirstStartCredentials | undefined> {
 	if ((await tenants.countTenants()) > 0) return undefined;
@@ -28,7 +34,21 @@ export async function bootstrapFirstStart(
 		options.adminTokenConfigured || (await tenants.hasPlatformAdminToken())
 			? undefined
 			: await tenants.createPlatformAdminToken("created on first start");
-	return { tenantSlug: tenant.slug, apiKey: key, adminToken };
+	const admin = await accounts.members.create(
+		tenant,
+		{
+			name: "Admin",
+			email: FIRST_ADMIN_EMAIL,
+			timeZone: "UTC",
+			contactMethods: [],
+			notificationRules: [],
+			role: "admin",
+		},
+		system,
+	);
+	const password = generatePassword();
+	await accounts.localLogin.setPassword(tenant, admin.id, password, system);
+	return { tenantSlug: tenant.slug, apiKey: key, adminToken, account: { email: FIRST_ADMIN_EMAIL, password } };
 }
 
 export function formatFirstStartBanner(credentials: FirstStartCredentials, baseUrl: string): string {
@@ -40,6 +60,8 @@ export function formatFirstStartBanner(credentials: FirstStartCredentials, baseU
 		"",
 		...(credentials.adminToken ? [`   Platform-admin token (for /api/v1/admin/*): ${credentials.adminToken}`] : []),
 		`   Admin API key of tenant "${credentials.tenantSlug}":        ${credentials.apiKey}`,
+		`   Admin sign-in: ${credentials.account.email}, one-time password ${credentials.account.password}`,
+		"     (POST /api/v1/auth/local/login, then PUT /api/v1/me/password to choose your own)",
 		"",
 		` Try:       curl -H "X-API-Key: ${credentials.apiKey}" ${baseUrl}/api/v1/me`,
 		` API docs:  ${baseUrl}/api/docs`,

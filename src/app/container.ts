@@ -39,12 +39,16 @@ import { createSecretBox, loadOrCreateKeyFile } from "../platform/secret-box.ts"
 import { createRosterService, type HandoffNotifier, type RosterApi } from "../roster/index.ts";
 import { createInstallations, createSlackBot, createSlackWeb, type SlackBot } from "../slack/index.ts";
 import {
+	createLocalLogin,
 	createLogin,
 	createMemberService,
 	createOidcVerifier,
+	createSessions,
 	createTenantService,
+	type LocalLogin,
 	type Login,
 	type MemberApi,
+	type Sessions,
 	type TenantApi,
 } from "../tenant/index.ts";
 import { alertDesk } from "./alert-desk.ts";
@@ -74,6 +78,9 @@ export interface Container {
 	handoffAnnouncer: HandoffNotifier;
 	/** Browser sign-in with the identity provider, when its client is configured. */
 	login: Login | undefined;
+	/** Browser sessions, and signing in with a local password. */
+	sessions: Sessions;
+	localLogin: LocalLogin;
 	/** The Slack bot: installations, buttons, modals, commands, events, the install flow. */
 	slackBot: SlackBot;
 	/** OpsWatch's external address (links in pages, provider callbacks). */
@@ -242,6 +249,7 @@ export async function createContainer({
 		notice: (fields, message) => notice({ component: "escalation", ...fields }, message),
 	});
 
+	const sessions = createSessions(cache, config.sessionTtlMinutes * 60_000);
 	const slackBot = createSlackBot({
 		alerts,
 		knowledgeBase,
@@ -280,15 +288,13 @@ export async function createContainer({
 		slackBot,
 		login: config.oidc?.login
 			? createLogin(
-					{
-						...config.oidc,
-						...config.oidc.login,
-						redirectUri: `${publicUrl}/api/v1/auth/callback`,
-						sessionTtlMs: config.sessionTtlMinutes * 60_000,
-					},
+					{ ...config.oidc, ...config.oidc.login, redirectUri: `${publicUrl}/api/v1/auth/callback` },
 					cache,
+					sessions,
 				)
 			: undefined,
+		sessions,
+		localLogin: createLocalLogin({ db: database.db, clock, cache, sessions }),
 		publicUrl,
 		readiness,
 		async close() {

@@ -112,7 +112,9 @@ export async function startServer(
 
 		const firstStart =
 			mode === "all" && container.database.backend === "pglite" && options.firstStart !== false
-				? await bootstrapFirstStart(container.tenants, { adminTokenConfigured: Boolean(config.adminToken) })
+				? await bootstrapFirstStart(container.tenants, container, {
+						adminTokenConfigured: Boolean(config.adminToken),
+					})
 				: undefined;
 
 		app = await buildHttpServer({
@@ -144,10 +146,11 @@ export async function startServer(
 							clock: container.clock,
 							bus: container.bus,
 							maxAlertsPerRequest: config.maxAlertsPerRequest,
-							login: container.login && {
+							login: {
+								sessions: container.sessions,
+								localLogin: container.localLogin,
 								login: container.login,
 								publicUrl: container.publicUrl,
-								sessionTtlMs: config.sessionTtlMinutes * 60_000,
 							},
 							rateLimits: {
 								limiter: container.rateLimiter,

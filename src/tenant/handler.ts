@@ -1,13 +1,15 @@
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AppError } from "../platform/errors.ts";
 import { secretsEqual } from "./credentials.ts";
-import { CSRF_COOKIE, LOGIN_COOKIE, type Login, SESSION_COOKIE } from "./login.ts";
+import type { LocalLogin } from "./local-login.ts";
+import { LOGIN_COOKIE, type Login } from "./login.ts";
 import { contactMethodTypes, type Member, ruleChannels } from "./member-types.ts";
 import type { MemberApi } from "./members.ts";
 import { roles } from "./permissions.ts";
 import type { TenantApi } from "./service.ts";
+import { CSRF_COOKIE, SESSION_COOKIE, type Session, type Sessions } from "./sessions.ts";
 import { type Actor, type ApiKey, type Tenant, type TenantPrincipal, tenantSlug } from "./types.ts";
 
 export interface TenantRoutesOptions {
@@ -521,46 +523,132 @@ export const selfServiceRoutes: FastifyPluginAsyncZod<{ members: MemberApi }> = 
 	);
 };
 
+/** Local passwords: your own (proving the current one), or any member's by an admin. */
+export const passwordRoutes: FastifyPluginAsyncZod<{ localLogin: LocalLogin }> = async (app, { localLogin }) => {
+	const password = z.string().min(12, "must be at least 12 characters").max(200);
+
+	app.put(
+		"/api/v1/me/password",
+		{
+			config: { auth: { permission: "tenant.read" } },
+			schema: {
+				tags: ["identity"],
+				summary: "Set or change your own password (local sign-in)",
+				body: z.object({ currentPassword: z.string().max(200).optional(), newPassword: password }).strict(),
+			},
+		},
+		async (request, reply) => {
+			const principal = tenantPrincipal(request);
+			if (principal.type !== "user" || !principal.memberId) {
+				throw new AppError("unprocessable", "me.not_a_member", "Only a signed-in member sets their own password");
+			}
+			await localLogin.changeOwnPassword(
+				principal.tenant,
+				principal.memberId,
+				request.body.currentPassword,
+				request.body.newPassword,
+				actorOf(request),
+			);
+			return reply.status(204).send();
+		},
+	);
+
+	app.put(
+		"/api/v1/members/:id/password",
+		{
+			config: { auth: { permission: "members.passwords" } },
+			schema: {
+				tags: ["members"],
+				summary: "Set a member's password (admins), e.g. a one-time password they then change",
+				params: z.object({ id: z.uuid() }),
+				body: z.object({ password }).strict(),
+			},
+		},
+		async (request, reply) => {
+			await localLogin.setPassword(
+				tenantPrincipal(request).tenant,
+				request.params.id,
+				request.body.password,
+				actorOf(request),
+			);
+			return reply.status(204).send();
+		},
+	);
+};
+
 /**
- * Browser sign-in (`/api/v1/auth/…`): the authorization code flow with the identity provider,
- * then a session cookie (httpOnly, SameSite=Lax, Secure on https) and a CSRF token cookie.
+ * Browser sign-in (`/api/v1/auth/…`): with the identity provider (the authorization code flow) or
+ * with a local password, then a session cookie (httpOnly, SameSite=Lax, Secure on https) and a
+ * CSRF token cookie; and sign-out.
  */
-export const loginRoutes: FastifyPluginAsyncZod<{ login: Login; publicUrl: string; sessionTtlMs: number }> = async (
-	app,
-	{ login, publicUrl, sessionTtlMs },
-) => {
+export const loginRoutes: FastifyPluginAsyncZod<{
+	sessions: Sessions;
+	localLogin: LocalLogin;
+	/** The identity provider's sign-in, when its client is configured. */
+	login: Login | undefined;
+	publicUrl: string;
+}> = async (app, { sessions, localLogin, login, publicUrl }) => {
 	const tags = ["identity"];
 	const secure = publicUrl.startsWith("https://");
 	const cookie = (maxAgeSeconds: number, httpOnly = true) =>
 		({ path: "/", httpOnly, secure, sameSite: "lax", maxAge: maxAgeSeconds }) as const;
+	const startSession = (reply: FastifyReply, { id, session }: { id: string; session: Session }) => {
+		reply.setCookie(SESSION_COOKIE, id, cookie(sessions.ttlMs / 1000));
+		reply.setCookie(CSRF_COOKIE, session.csrfToken, cookie(sessions.ttlMs / 1000, false));
+	};
 
-	app.get(
-		"/api/v1/auth/login",
-		{ config: { auth: "public" }, schema: { tags, summary: "Sign in: redirects to the identity provider" } },
-		async (_request, reply) => {
-			const { url, state } = await login.start();
-			reply.setCookie(LOGIN_COOKIE, state, { ...cookie(600), path: "/api/v1/auth" });
-			return reply.redirect(url, 302);
-		},
-	);
+	if (login) {
+		app.get(
+			"/api/v1/auth/login",
+			{ config: { auth: "public" }, schema: { tags, summary: "Sign in: redirects to the identity provider" } },
+			async (_request, reply) => {
+				const { url, state } = await login.start();
+				reply.setCookie(LOGIN_COOKIE, state, { ...cookie(600), path: "/api/v1/auth" });
+				return reply.redirect(url, 302);
+			},
+		);
 
-	app.get(
-		"/api/v1/auth/callback",
+		app.get(
+			"/api/v1/auth/callback",
+			{
+				config: { auth: "public" },
+				schema: {
+					tags,
+					summary: "The identity provider's redirect back: starts the session",
+					querystring: z.object({}).loose(),
+				},
+			},
+			async (request, reply) => {
+				const callbackUrl = new URL(request.url, publicUrl);
+				const started = await login.finish(callbackUrl, request.cookies[LOGIN_COOKIE]);
+				reply.clearCookie(LOGIN_COOKIE, { path: "/api/v1/auth" });
+				startSession(reply, started);
+				return reply.redirect("/", 302);
+			},
+		);
+	}
+
+	app.post(
+		"/api/v1/auth/local/login",
 		{
 			config: { auth: "public" },
 			schema: {
 				tags,
-				summary: "The identity provider's redirect back: starts the session",
-				querystring: z.object({}).loose(),
+				summary: "Sign in with your e-mail address and password (a local account)",
+				description:
+					"`tenant` may be left out when there is one tenant. 20 tries a minute per address; 5 failures lock the account for 15 minutes.",
+				body: z
+					.object({
+						tenant: z.string().min(1).max(40).optional(),
+						email: z.email().max(320),
+						password: z.string().min(1).max(200),
+					})
+					.strict(),
 			},
 		},
 		async (request, reply) => {
-			const callbackUrl = new URL(request.url, publicUrl);
-			const { id, session } = await login.finish(callbackUrl, request.cookies[LOGIN_COOKIE]);
-			reply.clearCookie(LOGIN_COOKIE, { path: "/api/v1/auth" });
-			reply.setCookie(SESSION_COOKIE, id, cookie(sessionTtlMs / 1000));
-			reply.setCookie(CSRF_COOKIE, session.csrfToken, cookie(sessionTtlMs / 1000, false));
-			return reply.redirect("/", 302);
+			startSession(reply, await localLogin.login({ ...request.body, ip: request.ip }));
+			return reply.status(204).send();
 		},
 	);
 
@@ -572,13 +660,13 @@ export const loginRoutes: FastifyPluginAsyncZod<{ login: Login; publicUrl: strin
 		},
 		async (request, reply) => {
 			const id = request.cookies[SESSION_COOKIE];
-			const session = id ? await login.session(id) : undefined;
+			const session = id ? await sessions.get(id) : undefined;
 			if (session) {
 				const sent = request.headers["x-csrf-token"];
 				if (typeof sent !== "string" || !secretsEqual(sent, session.csrfToken)) {
 					throw new AppError("forbidden", "auth.csrf_token_missing", "Signing out needs the X-CSRF-Token header");
 				}
-				await login.logout(id!);
+				await sessions.destroy(id!);
 			}
 			reply.clearCookie(SESSION_COOKIE, { path: "/" });
 			reply.clearCookie(CSRF_COOKIE, { path: "/" });

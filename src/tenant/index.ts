@@ -6,12 +6,14 @@ export {
 	actorOf,
 	loginRoutes,
 	memberRoutes,
+	passwordRoutes,
 	selfServiceRoutes,
 	type TenantRoutesOptions,
 	tenantPrincipal,
 	tenantRoutes,
 } from "./handler.ts";
-export { CSRF_COOKIE, createLogin, type Login, SESSION_COOKIE } from "./login.ts";
+export { createLocalLogin, type LocalLogin } from "./local-login.ts";
+export { createLogin, type Login } from "./login.ts";
 export {
 	type ContactMethod,
 	contactMethodTypes,
@@ -22,8 +24,10 @@ export {
 } from "./member-types.ts";
 export { createMemberService, type MemberApi, type MemberServiceDeps } from "./members.ts";
 export { createOidcVerifier, type OidcVerifier } from "./oidc.ts";
+export { generatePassword } from "./passwords.ts";
 export { type Permission, permissions, permissionTable, type Role, roleHasPermission, roles } from "./permissions.ts";
 export { createTenantService, schemaForSlug, type TenantApi, type TenantServiceDeps } from "./service.ts";
+export { CSRF_COOKIE, createSessions, SESSION_COOKIE, type Sessions } from "./sessions.ts";
 export {
 	type Actor,
 	type ApiKey,

@@ -7,38 +7,26 @@
  *     GET  /api/v1/auth/callback  → code exchanged, ID token checked → session → 302 to /
  *     POST /api/v1/auth/logout    → session deleted
  */
-import { randomBytes } from "node:crypto";
 import * as client from "openid-client";
 import type { Cache } from "../platform/cache/index.ts";
 import { AppError } from "../platform/errors.ts";
-import { identityFromClaims, type OidcIdentity, type OidcSettings } from "./oidc.ts";
+import { identityFromClaims, type OidcSettings } from "./oidc.ts";
+import type { Session, Sessions } from "./sessions.ts";
 
 export interface LoginSettings extends OidcSettings {
 	clientId: string;
 	clientSecret: string | undefined;
 	/** Where the provider sends the browser back: `<public url>/api/v1/auth/callback`. */
 	redirectUri: string;
-	sessionTtlMs: number;
 }
 
-/** A signed-in browser. */
-export interface Session {
-	identity: OidcIdentity;
-	/** Sent back in X-CSRF-Token on every change made with the session cookie. */
-	csrfToken: string;
-}
-
-/** The session's id: httpOnly, so page scripts never see it. */
-export const SESSION_COOKIE = "opswatch_session";
-/** The session's CSRF token, readable by the web app, which sends it back as X-CSRF-Token. */
-export const CSRF_COOKIE = "opswatch_csrf";
 /** The state of a sign-in in progress, so only the browser that started it can finish it. */
 export const LOGIN_COOKIE = "opswatch_login";
 
 /** How long a started login may take to come back. */
 const LOGIN_TTL_MS = 10 * 60_000;
 
-export function createLogin(settings: LoginSettings, cache: Cache) {
+export function createLogin(settings: LoginSettings, cache: Cache, sessions: Sessions) {
 	let configuration: Promise<client.Configuration> | undefined;
 	// The provider's metadata, found once; a failed discovery is tried again on the next login.
 	const provider = () => {
@@ -59,7 +47,6 @@ export function createLogin(settings: LoginSettings, cache: Cache) {
 			});
 		return configuration;
 	};
-	const sessionKey = (id: string) => `session:${id}`;
 
 	return {
 		/** Where to send the browser, and the state that must come back (kept in a cookie as well). */
@@ -125,23 +112,7 @@ export function createLogin(settings: LoginSettings, cache: Cache) {
 				);
 			}
 			if (!claims) throw new AppError("unauthenticated", "auth.login_failed", "The identity provider sent no ID token");
-			const session: Session = {
-				identity: identityFromClaims(claims, settings),
-				csrfToken: randomBytes(24).toString("base64url"),
-			};
-			const id = randomBytes(32).toString("base64url");
-			await cache.set(sessionKey(id), JSON.stringify(session), settings.sessionTtlMs);
-			return { id, session };
-		},
-
-		async session(id: string): Promise<Session | undefined> {
-			if (!/^[\w-]{43}$/.test(id)) return undefined;
-			const stored = await cache.get(sessionKey(id));
-			return stored ? (JSON.parse(stored) as Session) : undefined;
-		},
-
-		async logout(id: string): Promise<void> {
-			await cache.delete(sessionKey(id));
+			return sessions.create(identityFromClaims(claims, settings));
 		},
 	};
 }

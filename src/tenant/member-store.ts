@@ -12,6 +12,7 @@ type MemberTables = {
 		contact_methods: ColumnType<Member["contactMethods"], RawBuilder<unknown>, RawBuilder<unknown>>;
 		notification_rules: ColumnType<Member["notificationRules"], RawBuilder<unknown>, RawBuilder<unknown>>;
 		role: Member["role"];
+		password_hash: string | null;
 		version: Generated<number>;
 		created_at: Generated<Date>;
 		updated_at: Date;
@@ -113,4 +114,42 @@ export async function listMembers(db: Db, schema: string): Promise<Member[]> {
 export async function deleteMember(db: Db, schema: string, id: string): Promise<Member | undefined> {
 	const row = await tables(db, schema).deleteFrom("members").where("id", "=", id).returningAll().executeTakeFirst();
 	return row && memberFromRow(row);
+}
+
+/** The member with this e-mail address and their password hash (null: no local password). */
+export async function findMemberCredentials(
+	db: Db,
+	schema: string,
+	email: string,
+): Promise<{ member: Member; passwordHash: string | null } | undefined> {
+	const row = await tables(db, schema)
+		.selectFrom("members")
+		.selectAll()
+		.where(sql<string>`lower(email)`, "=", email.toLowerCase())
+		.executeTakeFirst();
+	return row && { member: memberFromRow(row), passwordHash: row.password_hash };
+}
+
+export async function findPasswordHash(db: Db, schema: string, memberId: string): Promise<string | null | undefined> {
+	const row = await tables(db, schema)
+		.selectFrom("members")
+		.select("password_hash")
+		.where("id", "=", memberId)
+		.executeTakeFirst();
+	return row?.password_hash;
+}
+
+export async function setPasswordHash(
+	db: Db,
+	schema: string,
+	memberId: string,
+	hash: string,
+	at: Date,
+): Promise<boolean> {
+	const result = await tables(db, schema)
+		.updateTable("members")
+		.set({ password_hash: hash, updated_at: at })
+		.where("id", "=", memberId)
+		.executeTakeFirst();
+	return result.numUpdatedRows > 0n;
 }

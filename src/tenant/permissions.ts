@@ -34,6 +34,8 @@ export const permissionTable = {
 	"members.read": everyone,
 	/** Add, change and remove members. */
 	"members.manage": ["admin", "manager"],
+	/** Set members' local passwords. */
+	"members.passwords": ["admin"],
 	/** Read rosters, who is on call, shifts, gaps and calendars. */
 	"rosters.read": everyone,
 	/** Create and change rosters, their layers and calendar feeds. */

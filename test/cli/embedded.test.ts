@@ -130,6 +130,17 @@ describe("embedded mode (PGlite in a data dir)", () => {
 			const me = await httpRequest(`${ready.url}/api/v1/me`, { key: apiKey });
 			expect(me.status, me.text).toBe(200);
 			expect(me.body).toMatchObject({ tenant: { slug: "default" }, role: "admin" });
+			// The first admin signs in with the one-time password from the banner.
+			const [, email, password] = /Admin sign-in: (\S+), one-time password (\S+)/.exec(banner) ?? [];
+			const signIn = await httpRequest(`${ready.url}/api/v1/auth/local/login`, {
+				method: "POST",
+				json: { email, password },
+			});
+			expect(signIn.status, signIn.text).toBe(204);
+			const session = [signIn.headers["set-cookie"]].flat().find((c) => c?.startsWith("opswatch_session="))!;
+			const asAdmin = await httpRequest(`${ready.url}/api/v1/me`, { cookie: session.split(";")[0] });
+			expect(asAdmin.body).toMatchObject({ tenant: { slug: "default" }, role: "admin", user: { email } });
+
 			// The tenant key is no platform-admin credential, and the admin token acts in no tenant.
 			expect((await httpRequest(`${ready.url}/api/v1/admin/tenants`, { key: apiKey })).status).toBe(403);
 			expect((await httpRequest(`${ready.url}/api/v1/me`, { bearer: adminToken })).status).toBe(403);

@@ -28,16 +28,21 @@ export function createBrowser() {
 
 	async function request(
 		url: string,
-		init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
+		init: { method?: string; form?: Record<string, string>; json?: unknown; headers?: Record<string, string> } = {},
 	) {
 		const cookies = jar.get(new URL(url).host);
 		const headers: Record<string, string> = { ...init.headers };
 		if (cookies?.size) headers.cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join("; ");
 		if (init.form) headers["content-type"] = "application/x-www-form-urlencoded";
+		if (init.json !== undefined) headers["content-type"] = "application/json";
 		const response = await fetch(url, {
-			method: init.method ?? (init.form ? "POST" : "GET"),
+			method: init.method ?? (init.form || init.json !== undefined ? "POST" : "GET"),
 			headers,
-			body: init.form ? new URLSearchParams(init.form).toString() : undefined,
+			body: init.form
+				? new URLSearchParams(init.form).toString()
+				: init.json !== undefined
+					? JSON.stringify(init.json)
+					: undefined,
 			redirect: "manual",
 		});
 		keep(url, response.headers);

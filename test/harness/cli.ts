@@ -281,6 +281,8 @@ export interface HttpRequestOptions {
 	/** Sent as Authorization: Bearer. */
 	bearer?: string;
 	json?: unknown;
+	/** Sent as the Cookie header. */
+	cookie?: string;
 	timeoutMs?: number;
 }
 
@@ -289,6 +291,7 @@ export function httpRequest(url: string, options: HttpRequestOptions = {}): Prom
 	const headers: Record<string, string> = {};
 	if (options.key) headers["x-api-key"] = options.key;
 	if (options.bearer) headers.authorization = `Bearer ${options.bearer}`;
+	if (options.cookie) headers.cookie = options.cookie;
 	const body = options.json === undefined ? undefined : JSON.stringify(options.json);
 	if (body !== undefined) {
 		headers["content-type"] = "application/json";

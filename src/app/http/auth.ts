@@ -5,11 +5,11 @@ import type { RateLimitDecision, RateLimiter } from "../../platform/ratelimit/in
 import { withTimeout } from "../../platform/timeout.ts";
 import {
 	type AuthResult,
-	type Login,
 	type Principal,
 	type RouteAuth,
 	roleHasPermission,
 	SESSION_COOKIE,
+	type Sessions,
 	secretsEqual,
 	type TenantApi,
 } from "../../tenant/index.ts";
@@ -67,7 +67,7 @@ export function registerAuth(
 	app: FastifyInstance,
 	tenants: Pick<TenantApi, "authenticate" | "authenticateIdentity">,
 	rateLimits?: RateLimits,
-	sessions?: Pick<Login, "session">,
+	sessions?: Pick<Sessions, "get">,
 ): void {
 	/**
 	 * Draws one request from the key's and the tenant's budgets; over either, 429 with Retry-After.
@@ -125,7 +125,7 @@ export function registerAuth(
 
 	/** Who a signed-in browser is: its session (CSRF-checked for changes), resolved afresh each request. */
 	async function fromSession(request: FastifyRequest, sessionId: string): Promise<AuthResult> {
-		const session = await sessions!.session(sessionId);
+		const session = await sessions!.get(sessionId);
 		if (!session) {
 			throw new AppError(
 				"unauthenticated",

@@ -34,10 +34,13 @@ import type { Metrics } from "../../platform/metrics.ts";
 import { type RosterApi, rosterRoutes } from "../../roster/index.ts";
 import { type SlackBot, slackAdminRoutes, slackRoutes } from "../../slack/index.ts";
 import {
+	type LocalLogin,
 	type Login,
 	loginRoutes,
 	type MemberApi,
 	memberRoutes,
+	passwordRoutes,
+	type Sessions,
 	selfServiceRoutes,
 	type TenantApi,
 	tenantRoutes,
@@ -75,8 +78,8 @@ export interface HttpServerDeps {
 		clock: Clock;
 		bus: EventBus;
 		maxAlertsPerRequest: number;
-		/** Browser sign-in, when the identity provider's client is configured. */
-		login?: { login: Login; publicUrl: string; sessionTtlMs: number };
+		/** Browser sessions: local passwords, and the identity provider's sign-in when configured. */
+		login: { sessions: Sessions; localLogin: LocalLogin; login: Login | undefined; publicUrl: string };
 		/** Requests per minute per API key and per tenant; beyond, 429 with Retry-After. */
 		rateLimits: RateLimits;
 	};
@@ -153,14 +156,14 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 		app,
 		deps.api?.tenants ?? { authenticate: refuseAll, authenticateIdentity: refuseAll },
 		deps.api?.rateLimits,
-		deps.api?.login?.login,
+		deps.api?.login.sessions,
 	);
 
 	app.get("/api/v1/openapi.json", { config: { auth: "public" }, schema: { hide: true } }, async () => app.swagger());
 	await app.register(healthRoutes, { checks: deps.readiness, metrics: deps.metrics });
 	if (deps.api) {
 		await app.register(tenantRoutes, { tenants: deps.api.tenants });
-		if (deps.api.login) await app.register(loginRoutes, deps.api.login);
+		await app.register(loginRoutes, deps.api.login);
 		await app.register(alertRoutes, { alerts: deps.api.alerts, bus: deps.api.bus });
 		await app.register(alertStatsRoutes, {
 			alerts: deps.api.alerts,
@@ -171,6 +174,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 		await app.register(knowledgeBaseRoutes, { knowledgeBase: deps.api.knowledgeBase, runbooks: deps.api.runbooks });
 		await app.register(memberRoutes, { members: deps.api.members });
 		await app.register(selfServiceRoutes, { members: deps.api.members });
+		await app.register(passwordRoutes, { localLogin: deps.api.login.localLogin });
 		const clock = deps.api.clock;
 		const members = deps.api.members;
 		await app.register(rosterRoutes, {
