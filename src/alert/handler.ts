@@ -235,7 +235,8 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app
 		},
 		async (request) => {
 			const principal = tenantPrincipal(request);
-			const alert = await alerts.acknowledge(principal.tenant, request.params.id, actorName(actorOf(request)));
+			const actor = actorOf(request);
+			const alert = await alerts.acknowledge(principal.tenant, request.params.id, actorName(actor), undefined, actor);
 			return { alert: toAlertDto(alert) };
 		},
 	);
@@ -263,6 +264,7 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app
 				{
 					name: actorName(actorOf(request)),
 					kind: principal.type === "api_key" && principal.agent ? "agent" : "member",
+					actor: actorOf(request),
 				},
 				request.body?.notes,
 			);

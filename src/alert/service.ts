@@ -4,7 +4,7 @@ import type { Clock } from "../platform/clock.ts";
 import type { Db } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
 import { inSpan } from "../platform/tracing.ts";
-import type { TenantRef } from "../tenant/index.ts";
+import { type Actor, type TenantRef, writeAudit } from "../tenant/index.ts";
 import type { DedupWindow } from "./dedup.ts";
 import { fingerprintOfLabels } from "./fingerprint.ts";
 import { transition } from "./lifecycle.ts";
@@ -48,6 +48,8 @@ export interface Responder {
 	/** Recorded as the actor, e.g. `api_key:<id>`. */
 	name: string;
 	kind: "member" | "agent";
+	/** Who the audit log records, with request id and address; else it is read from `name`. */
+	actor?: Actor;
 }
 
 /** What the knowledge base learns from when an alert resolves (spec §4.3). */
@@ -103,7 +105,7 @@ export interface AlertApi {
 		id: string,
 	): Promise<{ alert: Alert; events: AlertEvent[]; knowledgeBase: KnowledgeBaseEntryView | undefined }>;
 	/** `via` says how, when not through the API: `slack`, `sms`, `phone`. */
-	acknowledge(tenant: TenantRef, id: string, by: string, via?: string): Promise<Alert>;
+	acknowledge(tenant: TenantRef, id: string, by: string, via?: string, actor?: Actor): Promise<Alert>;
 	/** Several alerts with the knowledge-base entry of each (no timelines): one query, plus one per distinct entry. */
 	views(
 		tenant: TenantRef,
@@ -534,6 +536,13 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 					details: { ...(notes && { notes }), ...(via && { via }) },
 				},
 			]);
+			await writeAudit(trx, tenant.schema, responder.actor ?? actorFromName(by, responder.kind), {
+				action: `alert.${action}`,
+				targetType: "alert",
+				targetId: id,
+				before: { status: alert.status },
+				after: { status: updated.status, ...(notes && { notes }), ...(via && { via }) },
+			});
 			return { alert: updated, changed: true };
 		});
 		if (result.changed) {
@@ -600,8 +609,8 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 				]),
 			);
 		},
-		acknowledge: (tenant, id, by, via) =>
-			changeStatus(tenant, id, "acknowledge", { name: by, kind: "member" }, undefined, via),
+		acknowledge: (tenant, id, by, via, actor) =>
+			changeStatus(tenant, id, "acknowledge", { name: by, kind: "member", actor }, undefined, via),
 		recordTimeline: (tenant, events) =>
 			store.insertEvents(
 				db,
@@ -614,4 +623,16 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 			await Promise.all(allBatchers.flatMap((batchers) => [...batchers.values()].map((b) => b.drain())));
 		},
 	};
+}
+
+/**
+ * The audit actor behind a recorded name (`api_key:<id>`, `member:<id>`, `system:<what>`): who
+ * acknowledged or resolved, as alerts record it. An agent's key is audited as an agent.
+ */
+function actorFromName(name: string, kind: Responder["kind"]): Actor {
+	const [type = "", ...rest] = name.split(":");
+	const id = rest.join(":") || name;
+	if (kind === "agent") return { principal: { type: "system", id: `agent:${id}` } };
+	if (type === "member") return { principal: { type: "member", id } };
+	return { principal: { type: "system", id: name } };
 }

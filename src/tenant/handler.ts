@@ -10,7 +10,7 @@ import type { MemberApi } from "./members.ts";
 import { roles } from "./permissions.ts";
 import type { TenantApi } from "./service.ts";
 import { CSRF_COOKIE, SESSION_COOKIE, type Session, type Sessions } from "./sessions.ts";
-import { type Actor, type ApiKey, type Tenant, type TenantPrincipal, tenantSlug } from "./types.ts";
+import { type Actor, type ApiKey, type Principal, type Tenant, type TenantPrincipal, tenantSlug } from "./types.ts";
 
 export interface TenantRoutesOptions {
 	tenants: TenantApi;
@@ -80,8 +80,8 @@ const toApiKeyDto = (key: ApiKey) => ({
 });
 
 /** Who is acting, for the audit log, from an authenticated request. */
-export function actorOf(request: FastifyRequest): Actor {
-	const principal = request.principal;
+export function actorOf(request: FastifyRequest, authenticated?: Principal): Actor {
+	const principal = authenticated ?? request.principal;
 	if (!principal) throw new Error("actorOf() on an unauthenticated route");
 	// A signed-in person is recorded as the member they are (`member:<id>`, as on alerts), or by
 	// their identity provider's subject when the tenant has no member with their e-mail address.

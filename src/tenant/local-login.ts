@@ -63,8 +63,19 @@ export function createLocalLogin({ db, clock, cache, sessions }: LocalLoginDeps)
 				);
 			}
 			const tenant = await tenantFor(input.tenant);
+			/** Failed and refused sign-ins are audited in the tenant they aimed at (never the password). */
+			const audit = (action: string, memberId?: string) =>
+				tenant
+					? writeAudit(
+							db,
+							tenant.schema,
+							{ principal: { type: "system", id: "local-login" }, sourceIp: input.ip },
+							{ action, targetType: "member", ...(memberId && { targetId: memberId }), after: { email: input.email } },
+						)
+					: Promise.resolve();
 			const lockKey = `login-failures:${tenant?.id ?? "-"}:${input.email.toLowerCase()}`;
 			if (Number((await cache.get(lockKey)) ?? 0) >= FAILURES_BEFORE_LOCK) {
+				await audit("auth.login_locked");
 				throw new AppError(
 					"rate_limited",
 					"auth.account_locked",
@@ -77,6 +88,7 @@ export function createLocalLogin({ db, clock, cache, sessions }: LocalLoginDeps)
 			const ok = await verifyPassword(input.password, found?.passwordHash ?? null);
 			if (!ok || !found || !tenant) {
 				await cache.increment(lockKey, 1, LOCK_MS);
+				await audit("auth.login_failed", found?.member.id);
 				throw wrong();
 			}
 			await cache.delete(lockKey);

@@ -55,14 +55,14 @@ const auditView = (
  * Admins manage roles (spec §5.2): anyone else who may manage members keeps their roles as they
  * are, and gives new members the engineer or readonly role only.
  */
-function checkRoleChange(actor: Actor, from: Role | undefined, to: Role): void {
+function roleChangeRefusal(actor: Actor, from: Role | undefined, to: Role): AppError | undefined {
 	const principal = actor.principal;
 	// System actors (the CLI, the first start) act with full rights; a person's or key's role decides otherwise.
-	if (principal.type === "system" || principal.type === "platform_admin") return;
+	if (principal.type === "system" || principal.type === "platform_admin") return undefined;
 	const actorRole = "role" in principal ? principal.role : undefined;
-	if (actorRole === "admin" || from === to) return;
-	if (from === undefined && (to === "engineer" || to === "readonly")) return;
-	throw new AppError(
+	if (actorRole === "admin" || from === to) return undefined;
+	if (from === undefined && (to === "engineer" || to === "readonly")) return undefined;
+	return new AppError(
 		"forbidden",
 		"member.role_change_denied",
 		from === undefined
@@ -80,6 +80,26 @@ function checkZone(input: MemberInput): void {
 }
 
 export function createMemberService({ db, clock, usage }: MemberServiceDeps): MemberApi {
+	/** Refuses a role change the actor may not make, and audits the attempt (outside any transaction). */
+	async function refuseRoleChange(
+		tenant: TenantRef,
+		actor: Actor,
+		from: Role | undefined,
+		to: Role,
+		memberId?: string,
+	) {
+		const refusal = roleChangeRefusal(actor, from, to);
+		if (!refusal) return;
+		await writeAudit(db, tenant.schema, actor, {
+			action: "member.role_change_denied",
+			targetType: "member",
+			...(memberId && { targetId: memberId }),
+			before: from === undefined ? undefined : { role: from },
+			after: { role: to },
+		});
+		throw refusal;
+	}
+
 	return {
 		list: (tenant) => store.listMembers(db, tenant.schema),
 
@@ -95,7 +115,7 @@ export function createMemberService({ db, clock, usage }: MemberServiceDeps): Me
 
 		async create(tenant, input, actor) {
 			checkZone(input);
-			checkRoleChange(actor, undefined, input.role);
+			await refuseRoleChange(tenant, actor, undefined, input.role);
 			try {
 				return await db.transaction().execute(async (trx) => {
 					const member = await store.insertMember(trx, tenant.schema, input, clock.now());
@@ -115,10 +135,13 @@ export function createMemberService({ db, clock, usage }: MemberServiceDeps): Me
 		async update(tenant, id, version, input, actor) {
 			checkZone(input);
 			try {
+				const current = await store.findMember(db, tenant.schema, id);
+				if (!current) throw notFound(id);
+				await refuseRoleChange(tenant, actor, current.role, input.role, id);
 				return await db.transaction().execute(async (trx) => {
 					const before = await store.findMember(trx, tenant.schema, id);
 					if (!before) throw notFound(id);
-					checkRoleChange(actor, before.role, input.role);
+					// The role changed meanwhile: the version check below refuses the write.
 					const member = await store.updateMember(trx, tenant.schema, id, version, input, clock.now());
 					if (!member) {
 						throw new AppError(

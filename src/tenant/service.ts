@@ -3,7 +3,15 @@ import type { EventBus } from "../platform/bus/index.ts";
 import type { Clock } from "../platform/clock.ts";
 import { type Db, loadMigrations, migrateSchema, migrateSchemaInTransaction } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
-import { type AuditFilter, type AuditRecord, actorName, listAudit, queryAudit, writeAudit } from "./audit.ts";
+import {
+	type AuditEntry,
+	type AuditFilter,
+	type AuditRecord,
+	actorName,
+	listAudit,
+	queryAudit,
+	writeAudit,
+} from "./audit.ts";
 import {
 	displayPrefix,
 	generateAdminToken,
@@ -51,6 +59,11 @@ export interface TenantApi {
 	hasPlatformAdminToken(): Promise<boolean>;
 	countTenants(): Promise<number>;
 	listAudit(tenantSlug: string, limit?: number): Promise<AuditRecord[]>;
+	/**
+	 * Records a refusal that reached a tenant (a role without the permission, a role change not
+	 * allowed, a failed sign-in): the audit log shows attempts, not only changes.
+	 */
+	recordRefusal(tenant: TenantRef, actor: Actor, entry: AuditEntry): Promise<void>;
 	/** The audit-log API: filtered, newest first, a page at a time. */
 	queryAudit(
 		tenant: TenantRef,
@@ -319,6 +332,8 @@ export function createTenantService({
 			const tenant = await getTenant(slug);
 			return listAudit(db, tenant.schema, limit);
 		},
+
+		recordRefusal: (tenant, actor, entry) => writeAudit(db, tenant.schema, actor, entry),
 
 		async queryAudit(tenant, { cursor, ...filter }) {
 			const after = cursor ? decodeAuditCursor(cursor) : undefined;

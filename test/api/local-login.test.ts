@@ -76,6 +76,29 @@ describe(`local accounts (${backendName})`, () => {
 		expect(JSON.stringify(audit)).not.toMatch(/password-000|scrypt/);
 	});
 
+	it("refuses an engineer changing their own role (403), and keeps it", async () => {
+		const eng = await app.request("POST", "/api/v1/members", {
+			key: tenant.adminKey,
+			json: { name: "Eng", email: "eng@example.com", timeZone: "UTC", role: "engineer" },
+		});
+		await app.request("PUT", `/api/v1/members/${eng.body.member.id}/password`, {
+			key: tenant.adminKey,
+			json: { password: "engineer-password-1" },
+		});
+		const browser = createBrowser();
+		expect((await signIn(browser, "eng@example.com", "engineer-password-1")).status).toBe(204);
+		const promote = await browser.request(`${app.url}/api/v1/me/member`, {
+			method: "PATCH",
+			headers: { "x-csrf-token": browser.cookie(app.url, "opswatch_csrf")! },
+			json: { role: "admin" },
+		});
+		expect(promote.status).toBe(403);
+		expect(json(promote.text).error.code).toBe("member.role_change_denied");
+		expect(
+			(await app.request("GET", `/api/v1/members/${eng.body.member.id}`, { key: tenant.adminKey })).body.member.role,
+		).toBe("engineer");
+	});
+
 	it("locks an account for 15 minutes after five failures, even against the right password", async () => {
 		await app.request("POST", "/api/v1/members", {
 			key: tenant.adminKey,
@@ -94,6 +117,14 @@ describe(`local accounts (${backendName})`, () => {
 		expect(locked.status).toBe(429);
 		expect(locked.headers.get("retry-after")).toBe("900");
 		expect(json(locked.text).error.code).toBe("auth.account_locked");
+		const audit = (await app.request("GET", "/api/v1/admin/audit-log?action=auth.", { key: tenant.adminKey })).body
+			.entries;
+		expect(audit.filter((e: any) => e.action === "auth.login_failed" && e.targetId === bo.id)).toHaveLength(5);
+		expect(audit.find((e: any) => e.action === "auth.login_locked")).toMatchObject({
+			sourceIp: "127.0.0.1",
+			after: { email: "bo@example.com" },
+		});
+		expect(JSON.stringify(audit)).not.toContain("bos-password");
 		expect(browser.cookie(app.url, "opswatch_session")).toBeUndefined();
 	});
 

@@ -97,6 +97,17 @@ describe(`OIDC bearer tokens (${backendName})`, () => {
 		const denied = await bearer(token, "PATCH", `/api/v1/alerts/${fired.body.alerts[0].alertId}/acknowledge`, {});
 		expect(denied.status).toBe(403);
 		expect(denied.body.error.code).toBe("auth.permission_denied");
+		// The attempt is on the audit log, as the member with the role the token gave.
+		const [refusal] = (
+			await app.request("GET", "/api/v1/admin/audit-log?action=auth.permission_denied", { key: acme.adminKey })
+		).body.entries;
+		expect(refusal).toMatchObject({
+			actorType: "member",
+			actorId: ids.rita,
+			actorRole: "readonly",
+			targetType: "route",
+			targetId: "PATCH /api/v1/alerts/:id/acknowledge",
+		});
 		expect(
 			(await app.request("GET", `/api/v1/alerts/${fired.body.alerts[0].alertId}`, { key: acme.adminKey })).body.alert
 				.status,
@@ -158,6 +169,12 @@ describe(`OIDC bearer tokens (${backendName})`, () => {
 		const promote = await bearer(token, "PATCH", "/api/v1/me/member", { role: "admin" });
 		expect(promote.status).toBe(403);
 		expect(promote.body.error.code).toBe("member.role_change_denied");
+		const [attempt] = (
+			await app.request("GET", `/api/v1/admin/audit-log?action=member.role_change_denied&targetId=${ids.mia}`, {
+				key: acme.adminKey,
+			})
+		).body.entries;
+		expect(attempt).toMatchObject({ actorId: ids.mia, before: { role: "manager" }, after: { role: "admin" } });
 		expect((await bearer(token, "PATCH", "/api/v1/me/member", { name: "Queen Ada" })).status).toBe(400);
 		expect((await app.request("GET", `/api/v1/members/${ids.mia}`, { key: acme.adminKey })).body.member.role).toBe(
 			"manager",

@@ -5,6 +5,7 @@ import type { RateLimitDecision, RateLimiter } from "../../platform/ratelimit/in
 import { withTimeout } from "../../platform/timeout.ts";
 import {
 	type AuthResult,
+	actorOf,
 	type Principal,
 	type RouteAuth,
 	roleHasPermission,
@@ -65,7 +66,7 @@ const LIMITER_TIMEOUT_MS = 250;
 
 export function registerAuth(
 	app: FastifyInstance,
-	tenants: Pick<TenantApi, "authenticate" | "authenticateIdentity">,
+	tenants: Pick<TenantApi, "authenticate" | "authenticateIdentity" | "recordRefusal">,
 	rateLimits?: RateLimits,
 	sessions?: Pick<Sessions, "get">,
 ): void {
@@ -179,6 +180,15 @@ export function registerAuth(
 				`This key only sends alerts to the ${principal.integration} webhook`,
 			);
 		} else if (!roleHasPermission(principal.role, auth.permission)) {
+			// Audited: a readonly member trying to acknowledge is worth knowing about.
+			await tenants
+				.recordRefusal(principal.tenant, actorOf(request, principal), {
+					action: "auth.permission_denied",
+					targetType: "route",
+					targetId: `${request.method} ${request.routeOptions.url}`,
+					after: { permission: auth.permission, role: principal.role },
+				})
+				.catch((error) => request.log.error({ err: error }, "could not audit a refusal"));
 			throw new AppError(
 				"forbidden",
 				"auth.permission_denied",

@@ -154,7 +154,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 	const refuseAll = async () => ({ ok: false as const, code: "auth.invalid_credential" as const, message: "" });
 	registerAuth(
 		app,
-		deps.api?.tenants ?? { authenticate: refuseAll, authenticateIdentity: refuseAll },
+		deps.api?.tenants ?? { authenticate: refuseAll, authenticateIdentity: refuseAll, recordRefusal: async () => {} },
 		deps.api?.rateLimits,
 		deps.api?.login.sessions,
 	);
