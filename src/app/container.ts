@@ -39,12 +39,14 @@ import { createSecretBox, loadOrCreateKeyFile } from "../platform/secret-box.ts"
 import { createRosterService, type HandoffNotifier, type RosterApi } from "../roster/index.ts";
 import { createInstallations, createSlackBot, createSlackWeb, type SlackBot } from "../slack/index.ts";
 import {
+	cacheSessionStore,
 	createLocalLogin,
 	createLogin,
 	createMemberService,
 	createOidcVerifier,
 	createSessions,
 	createTenantService,
+	databaseSessionStore,
 	type LocalLogin,
 	type Login,
 	type MemberApi,
@@ -249,7 +251,12 @@ export async function createContainer({
 		notice: (fields, message) => notice({ component: "escalation", ...fields }, message),
 	});
 
-	const sessions = createSessions(cache, config.sessionTtlMinutes * 60_000);
+	// Sessions live where the deployment shares state: Redis, else the database (so the embedded
+	// default keeps people signed in across a restart).
+	const sessions = createSessions(
+		config.redisUrl ? cacheSessionStore(cache) : databaseSessionStore(database.db, clock),
+		config.sessionTtlMinutes * 60_000,
+	);
 	const slackBot = createSlackBot({
 		alerts,
 		knowledgeBase,

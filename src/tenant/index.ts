@@ -27,7 +27,14 @@ export { createOidcVerifier, type OidcVerifier } from "./oidc.ts";
 export { generatePassword } from "./passwords.ts";
 export { type Permission, permissions, permissionTable, type Role, roleHasPermission, roles } from "./permissions.ts";
 export { createTenantService, schemaForSlug, type TenantApi, type TenantServiceDeps } from "./service.ts";
-export { CSRF_COOKIE, createSessions, SESSION_COOKIE, type Sessions } from "./sessions.ts";
+export {
+	CSRF_COOKIE,
+	cacheSessionStore,
+	createSessions,
+	databaseSessionStore,
+	SESSION_COOKIE,
+	type Sessions,
+} from "./sessions.ts";
 export {
 	type Actor,
 	type ApiKey,

@@ -138,7 +138,8 @@ describe("embedded mode (PGlite in a data dir)", () => {
 			});
 			expect(signIn.status, signIn.text).toBe(204);
 			const session = [signIn.headers["set-cookie"]].flat().find((c) => c?.startsWith("opswatch_session="))!;
-			const asAdmin = await httpRequest(`${ready.url}/api/v1/me`, { cookie: session.split(";")[0] });
+			const sessionCookie = session.split(";")[0]!;
+			const asAdmin = await httpRequest(`${ready.url}/api/v1/me`, { cookie: sessionCookie });
 			expect(asAdmin.body).toMatchObject({ tenant: { slug: "default" }, role: "admin", user: { email } });
 
 			// The tenant key is no platform-admin credential, and the admin token acts in no tenant.
@@ -180,6 +181,9 @@ describe("embedded mode (PGlite in a data dir)", () => {
 			const meAgain = await httpRequest(`${again.url}/api/v1/me`, { key: apiKey });
 			expect(meAgain.status, meAgain.text).toBe(200);
 			expect(meAgain.body).toMatchObject({ tenant: { slug: "default" }, role: "admin" });
+			// The admin's browser session outlived the restart (sessions are in the database here).
+			const stillSignedIn = await httpRequest(`${again.url}/api/v1/me`, { cookie: sessionCookie });
+			expect(stillSignedIn.status, stillSignedIn.text).toBe(200);
 			expect(second.stdout).not.toContain("first start");
 			expect(second.stdout).not.toMatch(/owadm_|ow_[A-Za-z0-9_-]{20,}/);
 			expect(await second.stop(defaultShutdownTimeoutMs + 5_000)).toMatchObject({ code: 0 });
