@@ -58,7 +58,9 @@ export function formatFirstStartBanner(credentials: FirstStartCredentials, baseU
 		` OpsWatch first start: created tenant "${credentials.tenantSlug}".`,
 		" Save these credentials now. They are shown only this once.",
 		"",
-		...(credentials.adminToken ? [`   Platform-admin token (for /api/v1/admin/*): ${credentials.adminToken}`] : []),
+		...(credentials.adminToken
+			? [`   Platform-admin token (for /api/v1/admin/tenants): ${credentials.adminToken}`]
+			: []),
 		`   Admin API key of tenant "${credentials.tenantSlug}":        ${credentials.apiKey}`,
 		`   Admin sign-in: ${credentials.account.email}, one-time password ${credentials.account.password}`,
 		"     (POST /api/v1/auth/local/login, then PUT /api/v1/me/password to choose your own)",

@@ -78,7 +78,7 @@ export const settings = {
 	admin_token: {
 		env: "OPSWATCH_ADMIN_TOKEN",
 		schema: z.string().min(32, "must be at least 32 characters").optional(),
-		help: "Platform-admin credential for /api/v1/admin/*. Unset: the first embedded start generates one.",
+		help: "Platform-admin credential for /api/v1/admin/tenants (tenants and their keys). Unset: the first embedded start generates one.",
 		secret: true,
 	},
 	dedup_window_ms: {

@@ -73,7 +73,7 @@ async function firstStartBanner(server: ServerProcess): Promise<FirstStart> {
 		"first-start banner",
 		10_000,
 	);
-	const adminToken = /Platform-admin token \(for \/api\/v1\/admin\/\*\):\s+(\S+)/.exec(banner)?.[1];
+	const adminToken = /Platform-admin token \(for \/api\/v1\/admin\/tenants\):\s+(\S+)/.exec(banner)?.[1];
 	const apiKey = /Admin API key of tenant "default":\s+(\S+)/.exec(banner)?.[1];
 	expect(adminToken).toMatch(/^owadm_[A-Za-z0-9_-]{20,}$/);
 	expect(apiKey).toMatch(/^ow_[A-Za-z0-9_-]{20,}$/);

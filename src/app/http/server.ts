@@ -134,7 +134,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 				version: deps.version,
 				description:
 					"On-call and alert management. Authenticate with an API key in `X-API-Key` or `Authorization: Bearer`; " +
-					"`/api/v1/admin/*` takes the platform-admin token. Errors are `{ error: { code, message, fields?, requestId } }`.",
+					"`/api/v1/admin/tenants…` takes the platform-admin token; a tenant's audit log and statistics (`/api/v1/admin/audit-log`, `/stats`) take its admin or manager. Errors are `{ error: { code, message, fields?, requestId } }`.",
 			},
 			components: {
 				securitySchemes: {
