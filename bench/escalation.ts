@@ -397,6 +397,8 @@ interface RunResult {
 	lost: number;
 	duplicates: number;
 	unexpected: number;
+	/** Replies in pages' threads ("escalated to…", "exhausted"): Slack traffic, not pages. */
+	followUps: number;
 	lateness: Lateness;
 	tier1: Lateness;
 	tiers23: Lateness;
@@ -608,9 +610,14 @@ async function runScenario(
 	const firstSeen = new Map<string, number>();
 	let duplicates = 0;
 	let unexpected = 0;
+	let followUps = 0;
 	for (const m of fake.messages) {
 		if (!tenant.channels.has(m.channel)) continue;
 		const key = keyOf(m);
+		if (!key && m.threadTs) {
+			followUps++;
+			continue;
+		}
 		if (!key || !due.has(key)) {
 			unexpected++;
 			continue;
@@ -683,6 +690,7 @@ async function runScenario(
 		lost: missingEscalations * tierCount + (due.size - firstSeen.size),
 		duplicates,
 		unexpected,
+		followUps,
 		lateness: summarize(all),
 		tier1: summarize(tier1),
 		tiers23: summarize(tiers23),
@@ -717,7 +725,7 @@ function printRun(r: RunResult): void {
 	console.log(
 		`  ${r.kind}: ${r.created}/${r.alerts} alerts created in ${r.ingestMs} ms, ${r.escalations} escalations; ` +
 			`${r.delivered}/${r.expected} pages delivered, lost ${r.lost}, duplicates ${r.duplicates}` +
-			`${r.unexpected ? `, UNEXPECTED ${r.unexpected}` : ""}; ` +
+			`${r.unexpected ? `, UNEXPECTED ${r.unexpected}` : ""}, ${r.followUps} thread follow-ups; ` +
 			`${r.completed ? `quiet after ${r.waitedMs} ms` : `NOT COMPLETE after ${r.waitedMs} ms`}`,
 	);
 	console.log(`    lateness, all tiers:   ${l(r.lateness)}`);
@@ -880,6 +888,7 @@ async function main(): Promise<number> {
 		fault_to_clean_lateness_p50_ratio: ratio(fault.lateness.p50, clean.lateness.p50),
 		fault_to_clean_lateness_p99_ratio: ratio(fault.lateness.p99, clean.lateness.p99),
 		unexpected_messages: clean.unexpected + fault.unexpected,
+		thread_follow_ups: clean.followUps + fault.followUps,
 		alerts_without_escalation: clean.alertsWithoutEscalation + fault.alertsWithoutEscalation,
 		outbox_sent_not_received: clean.sentNotReceived + fault.sentNotReceived,
 		received_not_marked_sent: clean.receivedNotSent + fault.receivedNotSent,
