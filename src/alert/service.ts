@@ -4,7 +4,7 @@ import type { Clock } from "../platform/clock.ts";
 import type { Db } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
 import { inSpan } from "../platform/tracing.ts";
-import { type Actor, type TenantRef, writeAudit } from "../tenant/index.ts";
+import { type Actor, memberIdOf, type TenantRef, writeAudit } from "../tenant/index.ts";
 import type { DedupWindow } from "./dedup.ts";
 import { fingerprintOfLabels } from "./fingerprint.ts";
 import { transition } from "./lifecycle.ts";
@@ -630,9 +630,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
  * acknowledged or resolved, as alerts record it. An agent's key is audited as an agent.
  */
 function actorFromName(name: string, kind: Responder["kind"]): Actor {
-	const [type = "", ...rest] = name.split(":");
-	const id = rest.join(":") || name;
-	if (kind === "agent") return { principal: { type: "system", id: `agent:${id}` } };
-	if (type === "member") return { principal: { type: "member", id } };
-	return { principal: { type: "system", id: name } };
+	if (kind === "agent") return { principal: { type: "system", id: `agent:${name}` } };
+	const memberId = memberIdOf(name);
+	return { principal: memberId ? { type: "member", id: memberId } : { type: "system", id: name } };
 }

@@ -6,7 +6,7 @@ import { AppError } from "../platform/errors.ts";
 import { createLoop, type Loop } from "../platform/loop.ts";
 import { inSpan } from "../platform/tracing.ts";
 import { escalatedFollowUp } from "../slack/index.ts";
-import type { Actor, MemberApi, TenantApi, TenantRef } from "../tenant/index.ts";
+import { type Actor, type MemberApi, memberIdOf, type TenantApi, type TenantRef } from "../tenant/index.ts";
 import { createAnswers } from "./answers.ts";
 import { type AlertDesk, createEngine, type EscalationMove } from "./engine.ts";
 import type { Escalation } from "./escalation-store.ts";
@@ -136,7 +136,7 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		if (pages.length === 0) return;
 		const view = (await deps.alerts.views(tenant, [alertId])).get(alertId);
 		if (!view || view.status === "firing") return;
-		const memberId = view.by?.startsWith("member:") ? view.by.slice("member:".length) : undefined;
+		const memberId = memberIdOf(view.by);
 		const [member] = memberId ? await deps.members.findMany(tenant, [memberId]) : [];
 		const resolved = view.status === "resolved";
 		const promptId = resolved && !view.message.solution ? await deps.alerts.kbPromptOf(tenant, alertId) : undefined;

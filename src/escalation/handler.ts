@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { assertValidMatchers, labelMatcherSchema } from "../alert/index.ts";
 import { AppError } from "../platform/errors.ts";
-import { actorOf, tenantPrincipal } from "../tenant/index.ts";
+import { actorOf, signedInMember, tenantPrincipal } from "../tenant/index.ts";
 import type { EscalationApi } from "./escalations.ts";
 import type { Notification } from "./outbox-store.ts";
 import type { PolicyApi } from "./policies.ts";
@@ -246,6 +246,14 @@ const notificationDto = z
 	})
 	.meta({ id: "Notification", description: "One page; phone numbers and Slack ids are not shown" });
 
+/** Which of a member's pages to list. */
+const notificationQuery = z
+	.object({
+		channel: z.enum([...personChannels, "slack_channel"]).optional(),
+		limit: z.coerce.number().int().min(1).max(500).default(50),
+	})
+	.strict();
+
 const toNotificationDto = (n: Notification) => ({
 	id: n.id,
 	alertId: n.alertId,
@@ -478,12 +486,7 @@ export const escalationRoutes: FastifyPluginAsyncZod<{
 				tags,
 				summary: "A member's pages, newest first; `channel=inbox` is their in-app inbox",
 				params: z.object({ id: z.uuid() }),
-				querystring: z
-					.object({
-						channel: z.enum([...personChannels, "slack_channel"]).optional(),
-						limit: z.coerce.number().int().min(1).max(500).default(50),
-					})
-					.strict(),
+				querystring: notificationQuery,
 				response: { 200: z.object({ notifications: z.array(notificationDto) }) },
 			},
 		},
@@ -501,28 +504,14 @@ export const escalationRoutes: FastifyPluginAsyncZod<{
 			schema: {
 				tags,
 				summary: "The signed-in person's pages, newest first; `channel=inbox` is their in-app inbox",
-				querystring: z
-					.object({
-						channel: z.enum([...personChannels, "slack_channel"]).optional(),
-						limit: z.coerce.number().int().min(1).max(500).default(50),
-					})
-					.strict(),
+				querystring: notificationQuery,
 				response: { 200: z.object({ notifications: z.array(notificationDto) }) },
 			},
 		},
 		async (request) => {
-			const principal = tenantPrincipal(request);
-			if (principal.type !== "user" || !principal.memberId) {
-				throw new AppError(
-					"unprocessable",
-					"me.not_a_member",
-					principal.type === "user"
-						? "You are signed in, but the tenant has no member with your e-mail address"
-						: "An API key is no member: sign in, or read /api/v1/members/:id/notifications",
-				);
-			}
+			const me = signedInMember(request);
 			return {
-				notifications: (await escalations.notificationsOf(principal.tenant, principal.memberId, request.query)).map(
+				notifications: (await escalations.notificationsOf(me.tenant, me.memberId, request.query)).map(
 					toNotificationDto,
 				),
 			};

@@ -17,7 +17,7 @@ import type { KnowledgeBaseApi } from "../incident/index.ts";
 import type { Clock } from "../platform/clock.ts";
 import { isAppError } from "../platform/errors.ts";
 import type { RosterApi } from "../roster/index.ts";
-import type { Member, MemberApi } from "../tenant/index.ts";
+import { type Member, type MemberApi, memberIdOf } from "../tenant/index.ts";
 import {
 	alertLine,
 	escapeText,
@@ -146,9 +146,8 @@ export function createCommands(deps: CommandDeps) {
 			// Acting twice is no error (transitions are idempotent), but someone else may have been first.
 			const actedBy = action === "ack" ? alert.acknowledgedBy : alert.resolvedBy;
 			if (actedBy !== by(member)) {
-				const [first] = actedBy?.startsWith("member:")
-					? await deps.members.findMany(scope.tenant, [actedBy.slice("member:".length)])
-					: [];
+				const firstId = memberIdOf(actedBy);
+				const [first] = firstId ? await deps.members.findMany(scope.tenant, [firstId]) : [];
 				const state = action === "ack" ? "acknowledged" : "resolved";
 				return say(
 					`*${escapeText(alert.title)}* was already ${state} by ${escapeText(first?.name ?? actedBy ?? "someone")}.`,

@@ -8,12 +8,17 @@ import type { SlackInstallation } from "./installations.ts";
 import type { SlackEndpoint } from "./scope.ts";
 import { slackSignatureProblem } from "./signature.ts";
 
+/** Who sent an interaction: every interactivity payload names its workspace and user. */
+const sender = {
+	team: z.object({ id: z.string() }).loose(),
+	user: z.object({ id: z.string() }).loose(),
+};
+
 /** What Slack posts for a button click (`payload` form field, JSON); fields we don't use pass through. */
 const blockActionsPayload = z
 	.object({
 		type: z.literal("block_actions"),
-		team: z.object({ id: z.string() }).loose(),
-		user: z.object({ id: z.string() }).loose(),
+		...sender,
 		actions: z
 			.array(z.object({ action_id: z.string(), value: z.string().optional(), action_ts: z.string() }).loose())
 			.min(1),
@@ -27,8 +32,7 @@ const blockActionsPayload = z
 const viewSubmissionPayload = z
 	.object({
 		type: z.literal("view_submission"),
-		team: z.object({ id: z.string() }).loose(),
-		user: z.object({ id: z.string() }).loose(),
+		...sender,
 		view: z
 			.object({
 				callback_id: z.string(),

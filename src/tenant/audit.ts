@@ -44,6 +44,10 @@ export interface AuditRecord extends Required<Pick<AuditEntry, "action" | "targe
 /** How a change records who made it (`created_by`, `changed_by`): `api_key:<id>`, `system:<id>`, … */
 export const actorName = (actor: Actor): string => `${actor.principal.type}:${actor.principal.id}`;
 
+/** The member a recorded actor name (`member:<id>`) names, if it names one. */
+export const memberIdOf = (name: string | null | undefined): string | undefined =>
+	name?.startsWith("member:") ? name.slice("member:".length) : undefined;
+
 /**
  * Writes one audit row into the tenant's schema. Call it with the transaction that makes the
  * change, so the change and its record commit together or not at all.

@@ -10,7 +10,15 @@ import type { MemberApi } from "./members.ts";
 import { roles } from "./permissions.ts";
 import type { TenantApi } from "./service.ts";
 import { CSRF_COOKIE, SESSION_COOKIE, type Session, type Sessions } from "./sessions.ts";
-import { type Actor, type ApiKey, type Principal, type Tenant, type TenantPrincipal, tenantSlug } from "./types.ts";
+import {
+	type Actor,
+	type ApiKey,
+	type Principal,
+	type Tenant,
+	type TenantPrincipal,
+	type TenantRef,
+	tenantSlug,
+} from "./types.ts";
 
 export interface TenantRoutesOptions {
 	tenants: TenantApi;
@@ -90,6 +98,23 @@ export function actorOf(request: FastifyRequest, authenticated?: Principal): Act
 			? { type: "member" as const, id: principal.memberId ?? `oidc:${principal.id}`, role: principal.role }
 			: principal;
 	return { principal: actor, requestId: request.id, sourceIp: request.ip };
+}
+
+/**
+ * The member a `/api/v1/me/…` request is about: a person signed in as a member of the tenant. An
+ * API key, or a signed-in person the tenant has no member for, gets 422 saying which.
+ */
+export function signedInMember(request: FastifyRequest): { tenant: TenantRef; memberId: string } {
+	const principal = tenantPrincipal(request);
+	if (principal.type === "user" && principal.memberId)
+		return { tenant: principal.tenant, memberId: principal.memberId };
+	throw new AppError(
+		"unprocessable",
+		"me.not_a_member",
+		principal.type === "user"
+			? "You are signed in, but the tenant has no member with your e-mail address"
+			: "An API key is no member: sign in as one (API keys reach members at /api/v1/members/:id)",
+	);
 }
 
 /** The tenant-scoped principal of a request on a route that declared a tenant permission. */
@@ -494,18 +519,11 @@ export const selfServiceRoutes: FastifyPluginAsyncZod<{ members: MemberApi }> = 
 			},
 		},
 		async (request) => {
-			const principal = tenantPrincipal(request);
-			if (principal.type !== "user" || !principal.memberId) {
-				throw new AppError(
-					"unprocessable",
-					"me.not_a_member",
-					"Only a signed-in member changes their own details; an API key changes members at /api/v1/members/:id",
-				);
-			}
-			const current = await members.get(principal.tenant, principal.memberId);
+			const me = signedInMember(request);
+			const current = await members.get(me.tenant, me.memberId);
 			const change = request.body;
 			const member = await members.update(
-				principal.tenant,
+				me.tenant,
 				current.id,
 				current.version,
 				{
@@ -538,13 +556,10 @@ export const passwordRoutes: FastifyPluginAsyncZod<{ localLogin: LocalLogin }> =
 			},
 		},
 		async (request, reply) => {
-			const principal = tenantPrincipal(request);
-			if (principal.type !== "user" || !principal.memberId) {
-				throw new AppError("unprocessable", "me.not_a_member", "Only a signed-in member sets their own password");
-			}
+			const me = signedInMember(request);
 			await localLogin.changeOwnPassword(
-				principal.tenant,
-				principal.memberId,
+				me.tenant,
+				me.memberId,
 				request.body.currentPassword,
 				request.body.newPassword,
 				actorOf(request),

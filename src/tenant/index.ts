@@ -1,6 +1,6 @@
 /** The tenant domain: tenants, API keys, roles and permissions, audit. Other code imports only this. */
 
-export { type AuditEntry, type AuditRecord, actorName, writeAudit } from "./audit.ts";
+export { type AuditEntry, type AuditRecord, actorName, memberIdOf, writeAudit } from "./audit.ts";
 export { secretsEqual } from "./credentials.ts";
 export {
 	actorOf,
@@ -8,6 +8,7 @@ export {
 	memberRoutes,
 	passwordRoutes,
 	selfServiceRoutes,
+	signedInMember,
 	type TenantRoutesOptions,
 	tenantPrincipal,
 	tenantRoutes,

@@ -13,7 +13,7 @@ import { findMemberCredentials, findPasswordHash, setPasswordHash } from "./memb
 import { hashPassword, verifyPassword } from "./passwords.ts";
 import type { Session, Sessions } from "./sessions.ts";
 import * as store from "./store.ts";
-import type { Actor, Tenant, TenantRef } from "./types.ts";
+import type { Actor, TenantRef } from "./types.ts";
 
 const TRIES_PER_ADDRESS_PER_MINUTE = 20;
 const FAILURES_BEFORE_LOCK = 5;
@@ -29,12 +29,6 @@ export interface LocalLoginDeps {
 const wrong = () => new AppError("unauthenticated", "auth.bad_password", "The e-mail address or the password is wrong");
 
 export function createLocalLogin({ db, clock, cache, sessions }: LocalLoginDeps) {
-	async function tenantFor(slug: string | undefined): Promise<Tenant | undefined> {
-		if (slug) return store.findTenantBySlug(db, slug);
-		const all = await store.listTenants(db);
-		return all.length === 1 ? all[0] : undefined;
-	}
-
 	async function storeHash(tenant: TenantRef, memberId: string, password: string, actor: Actor, action: string) {
 		const hash = await hashPassword(password);
 		await db.transaction().execute(async (trx) => {
@@ -62,7 +56,7 @@ export function createLocalLogin({ db, clock, cache, sessions }: LocalLoginDeps)
 					},
 				);
 			}
-			const tenant = await tenantFor(input.tenant);
+			const tenant = await store.findTenantOrOnly(db, input.tenant);
 			/** Failed and refused sign-ins are audited in the tenant they aimed at (never the password). */
 			const audit = (action: string, memberId?: string) =>
 				tenant

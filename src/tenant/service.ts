@@ -116,12 +116,7 @@ export function createTenantService({
 
 	/** The principal of a person the identity provider vouched for (a bearer token, or a browser session). */
 	async function authenticateIdentity(identity: OidcIdentity): Promise<AuthResult> {
-		let tenant: Tenant | undefined;
-		if (identity.tenant) tenant = await store.findTenantBySlug(db, identity.tenant);
-		else {
-			const all = await store.listTenants(db);
-			tenant = all.length === 1 ? all[0] : undefined;
-		}
+		const tenant = await store.findTenantOrOnly(db, identity.tenant);
 		if (!tenant) {
 			return {
 				ok: false,

@@ -214,3 +214,10 @@ export async function countPlatformAdminTokens(db: Db): Promise<number> {
 		.executeTakeFirstOrThrow();
 	return Number(row.count);
 }
+
+/** The tenant a sign-in names, or, when it names none, the deployment's only tenant (if there is one). */
+export async function findTenantOrOnly(db: Db, slug: string | undefined): Promise<Tenant | undefined> {
+	if (slug) return findTenantBySlug(db, slug);
+	const all = await listTenants(db);
+	return all.length === 1 ? all[0] : undefined;
+}
