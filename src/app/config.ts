@@ -161,12 +161,14 @@ export const settings = {
 	},
 	rate_limit_per_key: {
 		env: "OPSWATCH_RATE_LIMIT_PER_KEY",
-		schema: positiveInt(1, 10_000_000).default(60_000),
-		help: "Requests per minute one API key may make; beyond, 429 with Retry-After (shared across processes through Redis).",
+		// High by default: an alert storm must never be throttled into lost alerts. Lower it to keep one
+		// noisy sender from starving a shared deployment.
+		schema: positiveInt(1, 100_000_000).default(600_000),
+		help: "Requests per minute one API key may make; beyond, 429 with Retry-After (shared across processes through Redis). The default, 10,000 a second, is above any alert storm.",
 	},
 	rate_limit_per_tenant: {
 		env: "OPSWATCH_RATE_LIMIT_PER_TENANT",
-		schema: positiveInt(1, 10_000_000).default(120_000),
+		schema: positiveInt(1, 100_000_000).default(1_200_000),
 		help: "Requests per minute all of a tenant's API keys together may make; beyond, 429 with Retry-After.",
 	},
 	public_url: {
