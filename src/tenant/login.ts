@@ -7,7 +7,7 @@
  *     GET  /api/v1/auth/callback  → code exchanged, ID token checked → session → 302 to /
  *     POST /api/v1/auth/logout    → session deleted
  */
-import * as client from "openid-client";
+import type * as OpenIdClient from "openid-client";
 import type { Cache } from "../platform/cache/index.ts";
 import { AppError } from "../platform/errors.ts";
 import { identityFromClaims, type OidcSettings } from "./oidc.ts";
@@ -26,18 +26,23 @@ export const LOGIN_COOKIE = "opswatch_login";
 /** How long a started login may take to come back. */
 const LOGIN_TTL_MS = 10 * 60_000;
 
+/** Loaded on the first sign-in: a deployment without browser sign-in never pays for it. */
+const openIdClient = () => import("openid-client");
+
 export function createLogin(settings: LoginSettings, cache: Cache, sessions: Sessions) {
-	let configuration: Promise<client.Configuration> | undefined;
+	let configuration: Promise<OpenIdClient.Configuration> | undefined;
 	// The provider's metadata, found once; a failed discovery is tried again on the next login.
 	const provider = () => {
-		configuration ??= client
-			.discovery(
-				new URL(settings.issuer),
-				settings.clientId,
-				settings.clientSecret,
-				undefined,
-				// An http:// issuer is a development setup (tests, a local Dex); production issuers are https.
-				settings.issuer.startsWith("http://") ? { execute: [client.allowInsecureRequests] } : undefined,
+		configuration ??= openIdClient()
+			.then((client) =>
+				client.discovery(
+					new URL(settings.issuer),
+					settings.clientId,
+					settings.clientSecret,
+					undefined,
+					// An http:// issuer is a development setup (tests, a local Dex); production issuers are https.
+					settings.issuer.startsWith("http://") ? { execute: [client.allowInsecureRequests] } : undefined,
+				),
 			)
 			.catch((error) => {
 				configuration = undefined;
@@ -52,6 +57,7 @@ export function createLogin(settings: LoginSettings, cache: Cache, sessions: Ses
 		/** Where to send the browser, and the state that must come back (kept in a cookie as well). */
 		async start(): Promise<{ url: string; state: string }> {
 			const config = await provider();
+			const client = await openIdClient();
 			const verifier = client.randomPKCECodeVerifier();
 			const state = client.randomState();
 			const nonce = client.randomNonce();
@@ -91,8 +97,9 @@ export function createLogin(settings: LoginSettings, cache: Cache, sessions: Ses
 			}
 			await cache.delete(`login:${state}`);
 			const { verifier, nonce } = JSON.parse(started) as { verifier: string; nonce: string };
-			let claims: client.IDToken | undefined;
+			let claims: OpenIdClient.IDToken | undefined;
 			try {
+				const client = await openIdClient();
 				const tokens = await client.authorizationCodeGrant(await provider(), callbackUrl, {
 					pkceCodeVerifier: verifier,
 					expectedState: state,

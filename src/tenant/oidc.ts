@@ -8,7 +8,7 @@
  *     { "iss": "https://sso.example/realms/ops", "aud": "opswatch", "sub": "4f1c…",
  *       "email": "ada@example.com", "tenant": "acme", "roles": ["engineer"], "exp": 1764150000 }
  */
-import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
+import type { createRemoteJWKSet, errors as JoseErrors, JWTPayload } from "jose";
 import { type Role, roles } from "./permissions.ts";
 
 export interface OidcSettings {
@@ -38,6 +38,9 @@ export const looksLikeJwt = (credential: string) => /^eyJ[\w-]*\.[\w-]*\.[\w-]*$
 /** Roles from the most to the least powerful: a token listing several gets the first it lists of these. */
 const byPower: readonly Role[] = roles;
 
+/** Loaded on the first token: a deployment of API keys only never pays for it. */
+const loadJose = () => import("jose");
+
 export function createOidcVerifier(settings: OidcSettings, now: () => Date) {
 	let keys: ReturnType<typeof createRemoteJWKSet> | undefined;
 
@@ -52,15 +55,16 @@ export function createOidcVerifier(settings: OidcSettings, now: () => Date) {
 		if (discovery.issuer?.replace(/\/+$/, "") !== settings.issuer || !discovery.jwks_uri) {
 			throw new Error(`OIDC discovery at ${settings.issuer} names another issuer or no jwks_uri`);
 		}
-		keys = createRemoteJWKSet(new URL(discovery.jwks_uri), { cooldownDuration: 30_000 });
+		keys = (await loadJose()).createRemoteJWKSet(new URL(discovery.jwks_uri), { cooldownDuration: 30_000 });
 		return keys;
 	}
 
 	return {
 		async verify(token: string): Promise<OidcResult> {
+			const jose = await loadJose();
 			let payload: JWTPayload;
 			try {
-				({ payload } = await jwtVerify(token, await keySet(), {
+				({ payload } = await jose.jwtVerify(token, await keySet(), {
 					issuer: settings.issuer,
 					audience: settings.audience,
 					algorithms: [...settings.algorithms],
@@ -69,7 +73,7 @@ export function createOidcVerifier(settings: OidcSettings, now: () => Date) {
 					requiredClaims: ["sub", "exp"],
 				}));
 			} catch (error) {
-				return { ok: false, message: explain(error) };
+				return { ok: false, message: explain(error, jose.errors) };
 			}
 			return { ok: true, identity: identityFromClaims(payload, settings) };
 		},
@@ -104,7 +108,7 @@ function claimAt(payload: JWTPayload, path: string): unknown {
 }
 
 /** What was wrong with a token, for the 401 (never the token itself). */
-function explain(error: unknown): string {
+function explain(error: unknown, errors: typeof JoseErrors): string {
 	if (error instanceof errors.JWTExpired) return "The token has expired";
 	if (error instanceof errors.JWTClaimValidationFailed) {
 		if (error.claim === "nbf") return "The token is not valid yet (nbf)";
