@@ -9,17 +9,17 @@
  *       "metadata": { "event_type": "opswatch_notification", "event_payload": { "key": "esc_1:0:1:ann:slack_dm" } } }
  */
 
-import {
-	LogLevel,
-	WebAPIHTTPError,
-	WebAPIPlatformError,
-	WebAPIRateLimitedError,
-	WebAPIRequestError,
-	WebClient,
-} from "@slack/web-api";
+import type { WebClient } from "@slack/web-api";
 import { LRUCache } from "lru-cache";
 import { leanFetch } from "../platform/lean-fetch.ts";
-import { alertMessage, type FollowUp, type SlackMessage, threadFollowUp } from "../slack/index.ts";
+import {
+	alertMessage,
+	type FollowUp,
+	loadSlackSdk,
+	type SlackMessage,
+	type SlackSdk,
+	threadFollowUp,
+} from "../slack/index.ts";
 
 type SlackMessageState = FollowUp;
 /** The tenant a page or notice is sent for: its Slack workspace speaks. */
@@ -81,21 +81,32 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 	/** Replies in a sent page's thread (`channel:ts`). */
 	reply(providerRef: string, tenant: SlackTenant, message: SlackMessage): Promise<void>;
 } {
-	// One client for every workspace: each call names its token.
-	const client = new WebClient(undefined, {
-		slackApiUrl: options.apiUrl,
-		retryConfig: { retries: 0 },
-		timeout: options.timeoutMs ?? 10_000,
-		rejectRateLimitedCalls: true,
-		// Failures come back as ChannelErrors for the outbox to log; the SDK's own warnings would
-		// only repeat them on stderr.
-		logLevel: LogLevel.ERROR,
-		// Pages go out in bursts: undici's fetch cost more CPU than everything else a worker does.
-		fetch: leanFetch,
-	});
+	// One client for every workspace: each call names its token. Made on the first page, so a
+	// deployment without Slack never loads the SDK.
+	let client: WebClient | undefined;
+	let sdk: SlackSdk | undefined;
+	async function slackClient(): Promise<WebClient> {
+		sdk ??= await loadSlackSdk();
+		client ??= new sdk.WebClient(undefined, {
+			slackApiUrl: options.apiUrl,
+			retryConfig: { retries: 0 },
+			timeout: options.timeoutMs ?? 10_000,
+			rejectRateLimitedCalls: true,
+			// Failures come back as ChannelErrors for the outbox to log; the SDK's own warnings would
+			// only repeat them on stderr.
+			logLevel: sdk.LogLevel.ERROR,
+			// Pages go out in bursts: undici's fetch cost more CPU than everything else a worker does.
+			fetch: leanFetch,
+		});
+		return client;
+	}
 
 	/** Runs one Web API call with the tenant's token, turning whatever it throws into a ChannelError. */
-	async function call<T>(tenant: SlackTenant, method: string, run: (token: string) => Promise<T>): Promise<T> {
+	async function call<T>(
+		tenant: SlackTenant,
+		method: string,
+		run: (token: string, client: WebClient) => Promise<T>,
+	): Promise<T> {
 		const token = await options.tokenFor(tenant).catch((error) => {
 			// A stored token that can't be opened (the secret key changed) is configuration, too.
 			throw new ChannelError(`Slack credentials of tenant ${tenant.slug} could not be read`, {
@@ -107,10 +118,11 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 			// Configuration, not a passing failure: the page falls through to the member's next method.
 			throw new ChannelError(`Slack is not installed for tenant ${tenant.slug}`, { retryable: false });
 		}
+		const web = await slackClient();
 		try {
-			return await run(token);
+			return await run(token, web);
 		} catch (error) {
-			throw toChannelError(method, error, token);
+			throw toChannelError(method, error, token, sdk!);
 		}
 	}
 
@@ -121,7 +133,7 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 	async function openDm(tenant: SlackTenant, userId: string): Promise<string> {
 		const known = dmChannels.get(`${tenant.id}:${userId}`);
 		if (known) return known;
-		const result = await call(tenant, "conversations.open", (token) =>
+		const result = await call(tenant, "conversations.open", (token, client) =>
 			client.conversations.open({ token, users: userId }),
 		);
 		const id = result.channel?.id;
@@ -132,7 +144,7 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 
 	async function post(channel: string, n: OutgoingNotification): Promise<Delivery> {
 		const message = alertMessage(n.alert, { tenantId: n.tenant.id });
-		const result = await call(n.tenant, "chat.postMessage", (token) =>
+		const result = await call(n.tenant, "chat.postMessage", (token, client) =>
 			client.chat.postMessage({
 				token,
 				channel,
@@ -150,7 +162,7 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 	async function reply(providerRef: string, tenant: SlackTenant, message: SlackMessage): Promise<void> {
 		const [channel, ts] = providerRef.split(":");
 		if (!channel || !ts) return;
-		await call(tenant, "chat.postMessage", (token) =>
+		await call(tenant, "chat.postMessage", (token, client) =>
 			client.chat.postMessage({ token, channel, thread_ts: ts, text: message.text, blocks: message.blocks }),
 		);
 	}
@@ -159,7 +171,7 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 		const oldest = ((n.claimedAt.getTime() - HISTORY_SLACK_MS) / 1000).toFixed(6);
 		let cursor: string | undefined;
 		for (let page = 0; page < HISTORY_MAX_PAGES; page++) {
-			const result = await call(n.tenant, "conversations.history", (token) =>
+			const result = await call(n.tenant, "conversations.history", (token, client) =>
 				client.conversations.history({ token, channel, oldest, include_all_metadata: true, limit: 100, cursor }),
 			);
 			const found = result.messages?.find(
@@ -183,7 +195,7 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 			const [channel, ts] = providerRef.split(":");
 			if (!channel || !ts) return;
 			const message = alertMessage(n.alert, { tenantId: n.tenant.id, state: { status: state.status, by: state.by } });
-			await call(n.tenant, "chat.update", (token) =>
+			await call(n.tenant, "chat.update", (token, client) =>
 				client.chat.update({ token, channel, ts, text: message.text, blocks: message.blocks }),
 			);
 			await reply(providerRef, n.tenant, threadFollowUp(state));
@@ -191,7 +203,7 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 		reply,
 		async say(tenant, userId, text) {
 			const channel = await openDm(tenant, userId);
-			await call(tenant, "chat.postMessage", (token) => client.chat.postMessage({ token, channel, text }));
+			await call(tenant, "chat.postMessage", (token, client) => client.chat.postMessage({ token, channel, text }));
 		},
 		channel: {
 			send: (n) => post(n.destination, n),
@@ -204,26 +216,26 @@ export function createSlackChannels(options: SlackChannelsOptions): {
  * Classifies an SDK failure. Messages name the method and Slack's error code or HTTP status, never
  * the token or the destination; the SDK error rides along as `cause` for logs.
  */
-function toChannelError(method: string, error: unknown, token: string): ChannelError {
+function toChannelError(method: string, error: unknown, token: string, sdk: SlackSdk): ChannelError {
 	const fail = (message: string, retryable: boolean) =>
 		new ChannelError(message.replaceAll(token, "[token]"), { retryable, cause: error });
 
 	if (error instanceof ChannelError) return error;
-	if (error instanceof WebAPIRateLimitedError) {
+	if (error instanceof sdk.WebAPIRateLimitedError) {
 		return fail(`Slack ${method} rate limited (retry after ${error.retryAfter} s)`, true);
 	}
-	if (error instanceof WebAPIPlatformError) {
+	if (error instanceof sdk.WebAPIPlatformError) {
 		// A non-JSON body (a proxy's error page) reaches us as a "platform error" whose code is
 		// that whole body: name it instead of quoting it.
 		const code = /^[a-z0-9_.]{1,64}$/.test(error.data.error) ? error.data.error : undefined;
 		if (!code) return fail(`Slack ${method} answered with an unreadable body`, true);
 		return fail(`Slack ${method} failed: ${code}`, retryableSlackErrors.has(code));
 	}
-	if (error instanceof WebAPIHTTPError) {
+	if (error instanceof sdk.WebAPIHTTPError) {
 		const retryable = error.statusCode >= 500 || error.statusCode === 408 || error.statusCode === 429;
 		return fail(`Slack ${method} answered HTTP ${error.statusCode}`, retryable);
 	}
-	if (error instanceof WebAPIRequestError) {
+	if (error instanceof sdk.WebAPIRequestError) {
 		const original = error.original;
 		const detail =
 			original.name === "TimeoutError" || original.name === "AbortError"

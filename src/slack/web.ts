@@ -1,4 +1,4 @@
-import { LogLevel, WebClient } from "@slack/web-api";
+import type { WebClient } from "@slack/web-api";
 import { leanFetch } from "../platform/lean-fetch.ts";
 import type { SlackMessage } from "./messages.ts";
 
@@ -38,17 +38,34 @@ export interface OAuthAccess {
 	channelId: string | null;
 }
 
+export type SlackSdk = typeof import("@slack/web-api");
+let sdk: Promise<SlackSdk> | undefined;
+
+/**
+ * `@slack/web-api`, loaded on first use: the SDK and its dependencies are a few MiB of memory a
+ * deployment without Slack should not carry (spec §7.3: 128 MiB).
+ */
+export function loadSlackSdk(): Promise<SlackSdk> {
+	sdk ??= import("@slack/web-api");
+	return sdk;
+}
+
 export function createSlackWeb(options: { apiUrl: string; timeoutMs: number }): SlackWeb {
-	const client = new WebClient(undefined, {
-		slackApiUrl: options.apiUrl,
-		timeout: options.timeoutMs,
-		retryConfig: { retries: 1 },
-		logLevel: LogLevel.ERROR,
-		fetch: leanFetch,
-	});
+	let made: WebClient | undefined;
+	async function slack(): Promise<WebClient> {
+		const { LogLevel, WebClient } = await loadSlackSdk();
+		made ??= new WebClient(undefined, {
+			slackApiUrl: options.apiUrl,
+			timeout: options.timeoutMs,
+			retryConfig: { retries: 1 },
+			logLevel: LogLevel.ERROR,
+			fetch: leanFetch,
+		});
+		return made;
+	}
 	return {
 		async post(token, channel, message, threadTs) {
-			const result = await client.chat.postMessage({
+			const result = await (await slack()).chat.postMessage({
 				token,
 				channel,
 				text: message.text,
@@ -58,14 +75,14 @@ export function createSlackWeb(options: { apiUrl: string; timeoutMs: number }): 
 			return { channel: result.channel ?? channel, ts: result.ts ?? "" };
 		},
 		async update(token, channel, ts, message) {
-			await client.chat.update({ token, channel, ts, text: message.text, blocks: message.blocks });
+			await (await slack()).chat.update({ token, channel, ts, text: message.text, blocks: message.blocks });
 		},
 		async openView(token, triggerId, view) {
 			// biome-ignore lint/suspicious/noExplicitAny: the SDK's View union is stricter than the builder's literal type
-			await client.views.open({ token, trigger_id: triggerId, view: view as any });
+			await (await slack()).views.open({ token, trigger_id: triggerId, view: view as any });
 		},
 		async userEmail(token, userId) {
-			const result = await client.users.info({ token, user: userId });
+			const result = await (await slack()).users.info({ token, user: userId });
 			return result.user?.profile?.email || undefined;
 		},
 		async respond(responseUrl, message, { inChannel = false } = {}) {
@@ -83,7 +100,7 @@ export function createSlackWeb(options: { apiUrl: string; timeoutMs: number }): 
 			if (!response.ok) throw new Error(`Slack response URL answered ${response.status}`);
 		},
 		async oauthAccess({ clientId, clientSecret, code, redirectUri }) {
-			const result = await client.oauth.v2.access({
+			const result = await (await slack()).oauth.v2.access({
 				client_id: clientId,
 				client_secret: clientSecret,
 				code,

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import { RateLimiterRedis } from "rate-limiter-flexible";
+import { leased } from "./leased.ts";
 import { createPooledRateLimiter } from "./shared.ts";
 import type { RateLimiter } from "./types.ts";
 
@@ -13,12 +14,13 @@ export interface RedisRateLimiterOptions {
 
 /**
  * A {@link RateLimiter} on Redis: every process using the same prefix draws from one budget per
- * key. A Redis failure rejects `consume` rather than allowing or denying the request.
+ * key, drawn in leases of 1% of it (see {@link leased}). A Redis failure rejects `consume` rather
+ * than allowing or denying the request.
  */
 export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLimiter {
 	const { client, prefix } = options;
-	return createPooledRateLimiter(
-		(points, duration, configKey) =>
+	return createPooledRateLimiter((points, duration, configKey) =>
+		leased(
 			new RateLimiterRedis({
 				storeClient: client,
 				// The budget is part of the key so that, as in memory, a key limited in two ways
@@ -27,5 +29,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
 				points,
 				duration,
 			}),
+			points,
+		),
 	);
 }
