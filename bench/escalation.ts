@@ -38,7 +38,15 @@ import { createInterface } from "node:readline";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { type FakeSlack, type FakeSlackMessage, startFakeSlack } from "../test/harness/fake-slack.ts";
-import { percentile, reachable, root, scratchDatabase, writeResults } from "./lib.ts";
+import {
+	percentile,
+	productionEnv,
+	productionNodeFlags,
+	reachable,
+	root,
+	scratchDatabase,
+	writeResults,
+} from "./lib.ts";
 
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const redisUrl = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -67,8 +75,8 @@ const holdLeadMs = 500;
 const killLatestMs = 8000;
 const globalTimeoutMs = 240_000;
 const slackToken = "xoxb-bench";
-// The heap bounds `npm start` and the README's production commands run with (ADR 0003).
-const heap = (process.env.BENCH_NODE_FLAGS ?? "--max-semi-space-size=4 --max-old-space-size=96").split(" ");
+// As `npm start` and the README's production commands run (ADR 0003), unless BENCH_NODE_FLAGS says otherwise.
+const heap = process.env.BENCH_NODE_FLAGS?.split(" ") ?? productionNodeFlags;
 /** The compiled OpsWatch to run; another build (say, an instrumented copy) can be measured instead. */
 const opswatchMain = process.env.BENCH_OPSWATCH_MAIN ?? "dist/src/main.js";
 /** BENCH_PROFILE=<dir> writes a CPU profile of each OpsWatch process there (open it in Chrome DevTools). */
@@ -117,7 +125,13 @@ function start(name: string, mode: "api" | "worker", port: number, env: Record<s
 		],
 		{
 			cwd: root,
-			env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env, OPSWATCH_PORT: String(port) },
+			env: {
+				PATH: process.env.PATH ?? "",
+				HOME: process.env.HOME ?? "",
+				...productionEnv,
+				...env,
+				OPSWATCH_PORT: String(port),
+			},
 			stdio: ["ignore", "pipe", "pipe"],
 		},
 	);

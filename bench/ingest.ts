@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import { Redis } from "ioredis";
-import { reachable, root, scratchDatabase, writeResults } from "./lib.ts";
+import { productionEnv, productionNodeFlags, reachable, root, scratchDatabase, writeResults } from "./lib.ts";
 
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const redisUrl = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -165,18 +165,21 @@ async function main(): Promise<void> {
 	const opswatchPort = await freePort();
 	// BENCH_PROFILE=1 writes a CPU profile of OpsWatch to bench/results/ (open it in Chrome DevTools).
 	const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${join(root, "bench/results")}`] : [];
-	// The heap bounds `npm start` and the README's production commands run with (ADR 0003).
-	const heap = ["--max-semi-space-size=4", "--max-old-space-size=96"];
-	const opswatch = start(process.execPath, [...heap, ...profile, "dist/src/main.js", "serve", "--mode=all"], {
-		OPSWATCH_HOST: "127.0.0.1",
-		OPSWATCH_PORT: String(opswatchPort),
-		OPSWATCH_DATABASE_URL: scratch.url,
-		OPSWATCH_DATABASE_POOL_SIZE: String(poolSize),
-		OPSWATCH_REDIS_URL: redisUrl,
-		OPSWATCH_REDIS_PREFIX: redisPrefix,
-		OPSWATCH_ADMIN_TOKEN: adminToken,
-		OPSWATCH_LOG_LEVEL: "warn",
-	});
+	const opswatch = start(
+		process.execPath,
+		[...productionNodeFlags, ...profile, "dist/src/main.js", "serve", "--mode=all"],
+		{
+			...productionEnv,
+			OPSWATCH_HOST: "127.0.0.1",
+			OPSWATCH_PORT: String(opswatchPort),
+			OPSWATCH_DATABASE_URL: scratch.url,
+			OPSWATCH_DATABASE_POOL_SIZE: String(poolSize),
+			OPSWATCH_REDIS_URL: redisUrl,
+			OPSWATCH_REDIS_PREFIX: redisPrefix,
+			OPSWATCH_ADMIN_TOKEN: adminToken,
+			OPSWATCH_LOG_LEVEL: "warn",
+		},
+	);
 	const baselinePort = await freePort();
 	start(process.execPath, [
 		"--import",

@@ -8,6 +8,13 @@ import pg from "pg";
 
 export const root = fileURLToPath(new URL("../", import.meta.url));
 
+/**
+ * How `npm start` and the README's production commands run OpsWatch (docs/adr/0003): a bounded heap,
+ * and glibc limited to two malloc arenas (each of Node's threads would otherwise get its own).
+ */
+export const productionNodeFlags = ["--max-semi-space-size=4", "--max-old-space-size=96"];
+export const productionEnv = { MALLOC_ARENA_MAX: "2" };
+
 /** Fails fast, with the address (without credentials), when a server the benchmark needs is down. */
 export async function reachable(url: string, fallbackPort: number): Promise<void> {
 	const { hostname, port } = new URL(url);

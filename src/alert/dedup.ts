@@ -1,5 +1,5 @@
-import { LRUCache } from "lru-cache";
 import type { Cache } from "../platform/cache/index.ts";
+import { lruCache } from "../platform/lru.ts";
 import { withTimeout } from "../platform/timeout.ts";
 
 /**
@@ -38,7 +38,7 @@ export function createDedupWindow({
 	localEntries = 20_000,
 	onError,
 }: DedupWindowOptions): DedupWindow {
-	const local = localEntries > 0 ? new LRUCache<string, string>({ max: localEntries, ttl: windowMs }) : undefined;
+	const local = localEntries > 0 ? lruCache<string, string>(localEntries, { ttl: windowMs }) : undefined;
 	const guarded = async <T>(work: Promise<T>, fallback: T): Promise<T> => {
 		try {
 			return await withTimeout(work, timeoutMs, "cache");

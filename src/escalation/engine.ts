@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from "node:crypto";
-import { LRUCache } from "lru-cache";
 import type { Clock } from "../platform/clock.ts";
 import { type Db, retrySerializable } from "../platform/db/index.ts";
+import { lruCache } from "../platform/lru.ts";
 import type { Member, MemberApi, Tenant, TenantApi, TenantRef } from "../tenant/index.ts";
 import type { NotificationAlert } from "./channels.ts";
 import { routeFor } from "./contacts.ts";
@@ -92,7 +92,7 @@ export const notificationKey = (e: Pick<Escalation, "id">, step: { attempt: numb
  */
 export function createEngine(deps: EngineDeps) {
 	const { db, clock, alerts, metrics } = deps;
-	const tenantCache = new LRUCache<string, Tenant>({ max: 10_000, ttl: 60_000 });
+	const tenantCache = lruCache<string, Tenant>(10_000, { ttl: 60_000 });
 
 	async function tenantOf(id: string): Promise<Tenant | undefined> {
 		const cached = tenantCache.get(id);

@@ -1,8 +1,8 @@
-import { LRUCache } from "lru-cache";
 import { matchesAll } from "../alert/index.ts";
 import type { Clock } from "../platform/clock.ts";
 import { type Db, retrySerializable } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
+import { lruCache } from "../platform/lru.ts";
 import { type Actor, type TenantApi, type TenantRef, writeAudit } from "../tenant/index.ts";
 import type { AlertDesk } from "./engine.ts";
 import * as escalations from "./escalation-store.ts";
@@ -35,8 +35,8 @@ export function createRouting(deps: RoutingDeps) {
 	// An alert storm starts hundreds of escalations a second: routes and policies are read once per
 	// tenant every couple of seconds, not once per alert. Route edits here take effect at once;
 	// edits in another process within RULES_TTL_MS.
-	const routeCache = new LRUCache<string, escalations.RouteRow[]>({ max: 10_000, ttl: RULES_TTL_MS });
-	const policyCache = new LRUCache<string, Policy | false>({ max: 10_000, ttl: RULES_TTL_MS });
+	const routeCache = lruCache<string, escalations.RouteRow[]>(10_000, { ttl: RULES_TTL_MS });
+	const policyCache = lruCache<string, Policy | false>(10_000, { ttl: RULES_TTL_MS });
 
 	async function policyFor(tenant: TenantRef, labels: Record<string, string>): Promise<Policy | undefined> {
 		let routes = routeCache.get(tenant.id);

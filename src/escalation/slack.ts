@@ -10,8 +10,8 @@
  */
 
 import type { WebClient } from "@slack/web-api";
-import { LRUCache } from "lru-cache";
 import { leanFetch } from "../platform/lean-fetch.ts";
+import { lruCache } from "../platform/lru.ts";
 import {
 	alertMessage,
 	type FollowUp,
@@ -128,7 +128,7 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 
 	// A user's DM channel never changes: open it once, not before every page (a storm would double
 	// the calls, and Slack rate-limits conversations.open).
-	const dmChannels = new LRUCache<string, string>({ max: 50_000 });
+	const dmChannels = lruCache<string, string>(50_000);
 
 	async function openDm(tenant: SlackTenant, userId: string): Promise<string> {
 		const known = dmChannels.get(`${tenant.id}:${userId}`);

@@ -1,7 +1,7 @@
-import { LRUCache } from "lru-cache";
 import type { Clock } from "../platform/clock.ts";
 import type { Db } from "../platform/db/index.ts";
 import { AppError, mapPgError } from "../platform/errors.ts";
+import { lruCache } from "../platform/lru.ts";
 import type { SecretBox } from "../platform/secret-box.ts";
 import { type Actor, actorName, type Tenant, type TenantApi, type TenantRef, writeAudit } from "../tenant/index.ts";
 import * as store from "./installation-store.ts";
@@ -68,7 +68,7 @@ const teamTaken = {
 export function createInstallations(deps: InstallationDeps) {
 	const { db, clock, box } = deps;
 	const sealContext = (tenantId: string, what: string) => `slack:${tenantId}:${what}`;
-	const credentialsCache = new LRUCache<string, SlackCredentials>({ max: 1000, ttl: CREDENTIALS_TTL_MS });
+	const credentialsCache = lruCache<string, SlackCredentials>(1000, { ttl: CREDENTIALS_TTL_MS });
 
 	const view = (row: store.InstallationRow): SlackInstallation => ({
 		teamId: row.team_id,

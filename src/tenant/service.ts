@@ -1,8 +1,8 @@
-import { LRUCache } from "lru-cache";
 import type { EventBus } from "../platform/bus/index.ts";
 import type { Clock } from "../platform/clock.ts";
 import { type Db, loadMigrations, migrateSchema, migrateSchemaInTransaction } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
+import { lruCache } from "../platform/lru.ts";
 import {
 	type AuditEntry,
 	type AuditFilter,
@@ -149,10 +149,7 @@ export function createTenantService({
 	}
 
 	const lastTouched = new Map<string, number>();
-	const keyCache = new LRUCache<string, Extract<Principal, { type: "api_key" }>>({
-		max: 10_000,
-		ttl: KEY_CACHE_TTL_MS,
-	});
+	const keyCache = lruCache<string, Extract<Principal, { type: "api_key" }>>(10_000, { ttl: KEY_CACHE_TTL_MS });
 	const forgetKey = (keyId: string) => {
 		for (const [hash, principal] of keyCache.entries()) if (principal.id === keyId) keyCache.delete(hash);
 	};

@@ -1,4 +1,4 @@
-import { LRUCache } from "lru-cache";
+import { lruCache } from "../lru.ts";
 import { assertIncrement, closedError, toTtlMs } from "./shared.ts";
 import type { Cache } from "./types.ts";
 
@@ -25,7 +25,7 @@ export function createMemoryCache(options: MemoryCacheOptions = {}): Cache {
 	}
 	// Expiry is checked against the clock on every read (allowStale is off), so an expired entry
 	// is never returned even though nothing purges it in the background.
-	const store = new LRUCache<string, string>({ max: maxEntries });
+	const store = lruCache<string, string>(maxEntries);
 	let closed = false;
 
 	const assertOpen = () => {

@@ -1,5 +1,5 @@
-import { LRUCache } from "lru-cache";
 import { RateLimiterRes } from "rate-limiter-flexible";
+import { lruCache } from "../lru.ts";
 import type { PointsLimiter } from "./shared.ts";
 
 /** A lease is this share of the budget: the most a process can hold back is 1% of it. */
@@ -24,7 +24,7 @@ interface Lease {
 export function leased(limiter: PointsLimiter, budget: number, now: () => number = Date.now): PointsLimiter {
 	const size = Math.max(1, Math.floor(budget * LEASE_SHARE));
 	if (size === 1) return limiter;
-	const leases = new LRUCache<string, Lease>({ max: 10_000 });
+	const leases = lruCache<string, Lease>(10_000);
 	const drawing = new Map<string, Promise<void>>();
 
 	async function draw(key: string): Promise<void> {
