@@ -49,6 +49,7 @@ import { registerAdmission } from "./admission.ts";
 import { type RateLimits, registerAuth } from "./auth.ts";
 import { registerErrorHandling } from "./errors.ts";
 import { healthRoutes, type ReadinessCheck } from "./health.ts";
+import { lazyRequestLogger } from "./request-logger.ts";
 
 export interface HttpServerDeps {
 	logger: Logger;
@@ -92,6 +93,7 @@ const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
 	const app = Fastify({
 		loggerInstance: deps.logger as FastifyBaseLogger,
+		childLoggerFactory: lazyRequestLogger,
 		bodyLimit: deps.bodyLimitBytes,
 		logController: new LogController({
 			requestIdLogLabel: "request_id",
