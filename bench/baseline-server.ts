@@ -2,6 +2,7 @@
  * The least any durable receiver must do: parse an Alertmanager payload and insert its alerts as
  * one multi-row INSERT, answering after commit. Fastify + pg, nothing else. The ingest benchmark
  * runs it beside OpsWatch, on the same PostgreSQL, and reports OpsWatch's speed as a ratio of it.
+ * `/parse` only parses and answers: what a Node server can do at all here, the dedup path's ceiling.
  *
  * Usage: node --import tsx bench/baseline-server.ts <port> <database-url> <pool-size>
  */
@@ -38,6 +39,8 @@ app.post("/ingest", async (request) => {
 	);
 	return { stored: alerts.length };
 });
+// The ceiling of any Node receiver on this machine: parse the JSON body and answer, nothing else.
+app.post("/parse", async (request) => ({ stored: (request.body as { alerts: Alert[] }).alerts.length }));
 await app.listen({ host: "127.0.0.1", port: Number(port) });
 process.stdout.write("ready\n");
 process.on("SIGTERM", async () => {

@@ -2,7 +2,9 @@
  * `npm run bench:ingest`: OpsWatch's whole ingest pipeline on real PostgreSQL + Redis against a bare
  * Fastify + pg server that does one multi-row INSERT per request, measured in the same run with the
  * same load (autocannon on 127.0.0.1). Where Debian's prometheus-alertmanager is installed, its own
- * in-memory ingest (POST /api/v2/alerts) is measured with the same alerts. Writes bench/results/ingest.json.
+ * in-memory ingest (POST /api/v2/alerts) is measured with the same alerts. The repeats are also sent
+ * to a bare Fastify route that only parses them: the most any Node receiver does on this machine.
+ * Writes bench/results/ingest.json.
  *
  * Needs PostgreSQL and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL; defaults are the local servers).
  * Bounded: BENCH_DURATION_S seconds per scenario (default 10) with BENCH_CONNECTIONS connections (32).
@@ -206,6 +208,7 @@ async function main(): Promise<void> {
 	const auth = { authorization: `Bearer ${key}` };
 	const webhook = `${base}/api/v1/webhooks/alertmanager`;
 	const baseline = `http://127.0.0.1:${baselinePort}/ingest`;
+	const baselineParse = `http://127.0.0.1:${baselinePort}/parse`;
 	await waitFor(`http://127.0.0.1:${baselinePort}/ingest`, 30_000).catch(() => {}); // a 404 on GET still proves it listens
 
 	const single = () => webhookBody([alertmanagerAlert(nextFingerprint())]);
@@ -219,6 +222,7 @@ async function main(): Promise<void> {
 	);
 	// Warm both servers (JIT, connection pools) before measuring.
 	await load("warm-up baseline", baseline, {}, 1, single);
+	await load("warm-up bare Fastify", baselineParse, {}, 1, single);
 	await load("warm-up OpsWatch", webhook, auth, 1, single);
 
 	const baselineSingle = await load("baseline: 1 alert/request", baseline, {}, 1, single);
@@ -233,6 +237,7 @@ async function main(): Promise<void> {
 		});
 	}
 	const opswatchDedup = await load("OpsWatch: repeats (dedup hits)", webhook, auth, 1, repeat);
+	const bareParse = await load("bare Fastify: parse only", baselineParse, {}, 1, repeat);
 
 	let alertmanager: Measured | undefined;
 	if (existsSync(alertmanagerBinary)) alertmanager = await measureAlertmanager();
@@ -247,13 +252,15 @@ async function main(): Promise<void> {
 		batched_ratio: ratio(opswatchBatched.alerts_per_s, baselineBatched.alerts_per_s),
 		single_ratio: ratio(opswatchSingle.alerts_per_s, baselineSingle.alerts_per_s),
 		dedup_alerts_per_s: opswatchDedup.alerts_per_s,
+		bare_parse_requests_per_s: bareParse.requests_per_s,
+		dedup_vs_bare_parse: ratio(opswatchDedup.alerts_per_s, bareParse.requests_per_s),
 		p99_ms: opswatchSingle.p99_ms,
 		batched_p99_ms: opswatchBatched.p99_ms,
 		dedup_p99_ms: opswatchDedup.p99_ms,
 		single_p50_ms: opswatchSingle.p50_ms,
 		baseline_single_p99_ms: baselineSingle.p99_ms,
 		rss_mib: rssMiB,
-		errors: [baselineSingle, opswatchSingle, baselineBatched, opswatchBatched, opswatchDedup].reduce(
+		errors: [baselineSingle, opswatchSingle, baselineBatched, opswatchBatched, opswatchDedup, bareParse].reduce(
 			(sum, m) => sum + m.errors,
 			0,
 		),
@@ -267,6 +274,9 @@ async function main(): Promise<void> {
 	console.log(`  single-alert payloads: ${results.single_ratio} × the bare insert (target ≥ 0.5)`);
 	console.log(`  50-alert payloads:     ${results.batched_ratio} × the bare insert (target ≥ 0.5)`);
 	console.log(`  dedup hits:            ${results.dedup_alerts_per_s} alerts/s (target ≥ 10,000)`);
+	console.log(
+		`                         ${results.dedup_vs_bare_parse} × a bare Fastify route that only parses the same body (${results.bare_parse_requests_per_s}/s here)`,
+	);
 	console.log(`  p99 (single):          ${results.p99_ms} ms`);
 	console.log(`  OpsWatch peak RSS:     ${results.rss_mib} MiB (target ≤ 128)`);
 	if (alertmanager) console.log(`  vs Alertmanager in-memory ingest (50/request): ${results.alertmanager_ratio} ×`);

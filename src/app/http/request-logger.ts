@@ -1,15 +1,73 @@
 import type { FastifyBaseLogger } from "fastify";
 import type { Bindings, ChildLoggerOptions, Level, Logger } from "pino";
 
-const levels: Level[] = ["fatal", "error", "warn", "info", "debug", "trace"];
+type LogMethod = FastifyBaseLogger["info"];
 
 /**
- * Fastify's `childLoggerFactory`: a request's logger, made when it first writes a line. Fastify
- * gives every request a child logger bound to its request id, and pino's `child()` serializes and
- * redacts those bindings at once: about a tenth of everything an alert storm allocated, for a
- * logger that at the usual levels rarely writes. The bindings, and so every line, are the same;
- * `setBindings` (the auth hook adds the tenant and caller) merges into them until the child exists.
+ * A request's logger, made when it first writes a line at an enabled level. Fastify gives every
+ * request a child logger bound to its request id, and pino's `child()` serializes and redacts
+ * those bindings at once: about a tenth of everything an alert storm allocated, for a logger that
+ * at the usual levels rarely writes. Lines carry the same bindings as pino's child would;
+ * `setBindings` (the auth hook adds the tenant and caller) joins them until the child exists.
  */
+class LazyRequestLogger {
+	#child: Logger | undefined;
+	#bindings: Bindings[];
+
+	constructor(
+		private readonly parent: Logger,
+		bindings: Bindings,
+	) {
+		this.#bindings = [bindings];
+	}
+
+	#real(): Logger {
+		this.#child ??= this.parent.child(Object.assign({}, ...this.#bindings));
+		return this.#child;
+	}
+
+	#write(level: Level, args: Parameters<LogMethod>): void {
+		if (this.#child || this.parent.isLevelEnabled(level)) (this.#real()[level] as LogMethod)(...args);
+	}
+
+	get level(): string {
+		return this.#child?.level ?? this.parent.level;
+	}
+	set level(level: string) {
+		this.#real().level = level;
+	}
+
+	fatal(...args: Parameters<LogMethod>): void {
+		this.#write("fatal", args);
+	}
+	error(...args: Parameters<LogMethod>): void {
+		this.#write("error", args);
+	}
+	warn(...args: Parameters<LogMethod>): void {
+		this.#write("warn", args);
+	}
+	info(...args: Parameters<LogMethod>): void {
+		this.#write("info", args);
+	}
+	debug(...args: Parameters<LogMethod>): void {
+		this.#write("debug", args);
+	}
+	trace(...args: Parameters<LogMethod>): void {
+		this.#write("trace", args);
+	}
+	silent(): void {}
+
+	child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
+		return this.#real().child(bindings, options) as unknown as FastifyBaseLogger;
+	}
+
+	setBindings(bindings: Bindings): void {
+		if (this.#child) this.#child.setBindings(bindings);
+		else this.#bindings.push(bindings);
+	}
+}
+
+/** Fastify's `childLoggerFactory`: see {@link LazyRequestLogger}. */
 export function lazyRequestLogger(
 	this: unknown,
 	parent: FastifyBaseLogger,
@@ -18,33 +76,5 @@ export function lazyRequestLogger(
 ): FastifyBaseLogger {
 	// A route with its own level or other options needs the real child from the start.
 	if (Object.keys(options).length > 0) return parent.child(bindings, options);
-	const logger = parent as unknown as Logger;
-	let child: Logger | undefined;
-	let pending = bindings;
-	const real = () => {
-		child ??= logger.child(pending, options);
-		return child;
-	};
-	const lazy = {
-		// The level methods are added below.
-		get level() {
-			return child?.level ?? parent.level;
-		},
-		set level(level: string) {
-			real().level = level;
-		},
-		silent: () => {},
-		child: (more: Bindings, moreOptions?: ChildLoggerOptions) => real().child(more, moreOptions),
-		setBindings(more: Bindings) {
-			if (child) child.setBindings(more);
-			else pending = { ...pending, ...more };
-		},
-	} as Partial<FastifyBaseLogger> as FastifyBaseLogger & Pick<Logger, "setBindings">;
-	for (const level of levels) {
-		lazy[level] = ((...args: Parameters<FastifyBaseLogger["info"]>) => {
-			if (child) return (child[level] as FastifyBaseLogger["info"])(...args);
-			if (logger.isLevelEnabled(level)) (real()[level] as FastifyBaseLogger["info"])(...args);
-		}) as FastifyBaseLogger["info"];
-	}
-	return lazy;
+	return new LazyRequestLogger(parent as unknown as Logger, bindings) as unknown as FastifyBaseLogger;
 }
