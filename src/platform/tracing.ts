@@ -1,13 +1,17 @@
-import { type Attributes, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
+import { type Attributes, INVALID_SPAN_CONTEXT, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
 
 /**
- * Spans go through the OpenTelemetry API, which does nothing until an SDK is registered: with no
- * OTLP endpoint configured, tracing costs a few no-op calls and the SDK is never even loaded.
+ * Spans go through the OpenTelemetry API. With no OTLP endpoint configured the SDK is never
+ * loaded and `inSpan` skips the API altogether: even its no-op spans allocate a span and a
+ * context per call, which added up to about 7% of what the ingest path allocated.
  */
 const tracer = trace.getTracer("opswatch");
+const noSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+let exporting = false;
 
 /** Runs `work` inside a span named `name` (a child of the active span), recording failures. */
 export function inSpan<T>(name: string, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> {
+	if (!exporting) return work(noSpan);
 	return tracer.startActiveSpan(name, { attributes }, async (span) => {
 		try {
 			return await work(span);
@@ -41,5 +45,11 @@ export async function startTracing(endpoint: string, version: string): Promise<T
 		],
 	});
 	provider.register();
-	return { shutdown: () => provider.shutdown() };
+	exporting = true;
+	return {
+		shutdown: async () => {
+			exporting = false;
+			await provider.shutdown();
+		},
+	};
 }
