@@ -31,7 +31,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { createInterface } from "node:readline";
@@ -39,7 +38,11 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { type FakeSlack, type FakeSlackMessage, startFakeSlack } from "../test/harness/fake-slack.ts";
 import {
+	cpuSeconds,
+	machineCpuSeconds,
+	peakRssMiB,
 	percentile,
+	postgresCpuSeconds,
 	productionEnv,
 	productionNodeFlags,
 	reachable,
@@ -98,6 +101,8 @@ interface Proc {
 	oom: boolean;
 	exit?: { code: number | null; signal: NodeJS.Signals | null };
 	peakRssMiB?: number;
+	/** CPU seconds used so far, as last read (a killed process keeps its last reading). */
+	cpuS?: number;
 }
 
 const procs: Proc[] = [];
@@ -186,17 +191,6 @@ async function waitReady(proc: Proc, timeoutMs = 60_000): Promise<void> {
 		await sleep(200);
 	}
 	throw new Error(`${url} (${proc.name}) did not become ready within ${timeoutMs} ms`);
-}
-
-/** Peak resident set of a process (Linux VmHWM), in MiB. */
-function peakRssMiB(pid: number | undefined): number {
-	try {
-		const status = readFileSync(`/proc/${pid}/status`, "utf8");
-		const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
-		return Math.round((kb / 1024) * 10) / 10;
-	} catch {
-		return Number.NaN;
-	}
 }
 
 // --- A worker's way to the fake Slack ----------------------------------------------------------------
@@ -430,6 +424,8 @@ interface RunResult {
 	retried: number;
 	/** conversations.history calls: reconciliations of in-doubt sends. */
 	historyReads: number;
+	/** CPU time spent during the run (from the ingest to a quiet outbox), by whom. */
+	cpu: RunCpu;
 	/** Alerts of the run that never got an escalation: each is 3 lost pages. */
 	alertsWithoutEscalation: number;
 	completed: boolean;
@@ -441,6 +437,56 @@ interface RunResult {
 	unansweredAtKill?: number;
 	/** The same, counting calls that were on their way at the kill and reached the fake after it. */
 	unanswered?: number;
+}
+
+interface RunCpu {
+	/** Every worker's, summed (the killed one up to its last reading). */
+	workersS: number;
+	apiS: number;
+	postgresS: number;
+	/** This process: the fake Slack, the proxies and the bench's own polling. */
+	benchS: number;
+	/** Cores busy on average, of the machine's. */
+	machineCores: number;
+	cores: number;
+	wallS: number;
+}
+
+/** Reads every OpsWatch process's CPU time so far into its `cpuS`. */
+function readProcCpu(): void {
+	for (const p of procs) {
+		if (p.exit) continue;
+		const seconds = cpuSeconds(p.child.pid);
+		if (Number.isFinite(seconds)) p.cpuS = seconds;
+	}
+}
+
+/** Where the CPU goes from now until the returned function is called. */
+function cpuMeter(): () => RunCpu {
+	readProcCpu();
+	const before = new Map(procs.map((p) => [p, p.cpuS ?? 0]));
+	const bench = process.cpuUsage();
+	const postgres = postgresCpuSeconds();
+	const machine = machineCpuSeconds();
+	const started = Date.now();
+	return () => {
+		readProcCpu();
+		const used = (p: Proc) => (p.cpuS ?? 0) - (before.get(p) ?? 0);
+		const benchUsage = process.cpuUsage(bench);
+		const after = machineCpuSeconds();
+		const wallS = (Date.now() - started) / 1000;
+		const round = (x: number) => Math.round(x * 100) / 100;
+		const cores = Math.round((after.total - machine.total) / wallS);
+		return {
+			workersS: round(procs.filter((p) => p.name.startsWith("worker")).reduce((sum, p) => sum + used(p), 0)),
+			apiS: round(procs.filter((p) => p.name === "api").reduce((sum, p) => sum + used(p), 0)),
+			postgresS: round(postgresCpuSeconds() - postgres),
+			benchS: round((benchUsage.user + benchUsage.system) / 1e6),
+			machineCores: round((after.busy - machine.busy) / wallS),
+			cores,
+			wallS: round(wallS),
+		};
+	};
 }
 
 const summarize = (samples: number[]): Lateness => ({
@@ -487,6 +533,7 @@ async function runScenario(
 	);
 	const batchSentAt: number[] = [];
 	const firstRequest = fake.requests.length;
+	const cpuUsed = cpuMeter();
 	let created = 0;
 	const ingestStarted = Date.now();
 	await mapLimit(batches, concurrentRequests, async (batch, b) => {
@@ -552,6 +599,7 @@ async function runScenario(
 		}
 		if (now - lastPoll >= 250) {
 			lastPoll = now;
+			readProcCpu();
 			const received = distinctKeys();
 			const { rows } = await db.query<{ timers: number; open: number; active: number; escalations: number }>(
 				`select (select count(*)::int from public.escalation_timers where tenant_id = $1) as timers,
@@ -584,6 +632,7 @@ async function runScenario(
 		await sleep(50);
 	}
 	const waitedMs = Date.now() - ingestEnded;
+	const cpu = cpuUsed();
 	// A late copy (a duplicate) would come right after the outbox went quiet: give it a moment.
 	await sleep(completed ? 1000 : 0);
 	await restarting;
@@ -719,6 +768,7 @@ async function runScenario(
 		receivedNotSent,
 		retried,
 		historyReads,
+		cpu,
 		alertsWithoutEscalation: orphanRows[0]?.n ?? 0,
 		completed,
 		waitedMs,
@@ -733,6 +783,9 @@ async function runScenario(
 }
 
 // --- Main -------------------------------------------------------------------------------------------
+
+/** Workers' CPU per expected page: each page's tier, its send, and the follow-ups that run meanwhile. */
+const perPageMs = (r: RunResult) => Math.round((r.cpu.workersS / r.expected) * 1000 * 100) / 100;
 
 function printRun(r: RunResult): void {
 	const l = (x: Lateness) => `p50 ${x.p50} ms  p99 ${x.p99} ms  max ${x.max} ms  (n ${x.count})`;
@@ -758,6 +811,12 @@ function printRun(r: RunResult): void {
 			`    ${r.alertsWithoutEscalation} alerts never got an escalation (${r.alertsWithoutEscalation * tierCount} of the lost pages)`,
 		);
 	}
+	const { cpu } = r;
+	console.log(
+		`    CPU in ${cpu.wallS} s: workers ${cpu.workersS} s (${perPageMs(r)} ms per page), API ${cpu.apiS} s, ` +
+			`PostgreSQL ${cpu.postgresS} s, this process (fake Slack, proxies) ${cpu.benchS} s; ` +
+			`machine ${cpu.machineCores} of ${cpu.cores} cores busy`,
+	);
 	if (r.sentNotReceived || r.receivedNotSent) {
 		console.log(
 			`    outbox vs fake: ${r.sentNotReceived} rows 'sent' the fake never got, ${r.receivedNotSent} pages the fake got whose row is not 'sent'`,
@@ -879,6 +938,9 @@ async function main(): Promise<number> {
 		clean_delivery_p99_ms: clean.delivery.p99,
 		clean_ingest_ms: clean.ingestMs,
 		clean_outbox: clean.outbox,
+		clean_worker_cpu_ms_per_page: perPageMs(clean),
+		clean_cpu_s: clean.cpu,
+		fault_cpu_s: fault.cpu,
 		fault_lateness_p50_ms: fault.lateness.p50,
 		fault_lateness_p99_ms: fault.lateness.p99,
 		fault_lateness_max_ms: fault.lateness.max,
@@ -931,6 +993,8 @@ async function main(): Promise<number> {
 	row("notifications/s", clean.notificationsPerS, fault.notificationsPerS);
 	row("rows tried more than once", clean.retried, fault.retried);
 	row("in-doubt reconciliations", clean.historyReads, fault.historyReads);
+	row("worker CPU ms per page", perPageMs(clean), perPageMs(fault));
+	row("machine cores busy", clean.cpu.machineCores, fault.cpu.machineCores);
 	console.log(
 		`  fault run: SIGKILL ${victim.name} at +${fault.killedAtMs} ms after the ingest, ` +
 			`${fault.unanswered} of its pages posted but unanswered (${fault.unansweredAtKill} of them answered by the fake before the kill)` +

@@ -11,13 +11,21 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import { Redis } from "ioredis";
-import { productionEnv, productionNodeFlags, reachable, root, scratchDatabase, writeResults } from "./lib.ts";
+import {
+	peakRssMiB,
+	productionEnv,
+	productionNodeFlags,
+	reachable,
+	root,
+	scratchDatabase,
+	writeResults,
+} from "./lib.ts";
 
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const redisUrl = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -63,13 +71,6 @@ async function waitFor(url: string, timeoutMs = 60_000): Promise<void> {
 		await new Promise((resolve) => setTimeout(resolve, 200));
 	}
 	throw new Error(`${url} did not become ready within ${timeoutMs} ms`);
-}
-
-/** Peak resident set of a process (Linux VmHWM), in MiB. */
-function peakRssMiB(pid: number): number {
-	const status = readFileSync(`/proc/${pid}/status`, "utf8");
-	const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
-	return Math.round((kb / 1024) * 10) / 10;
 }
 
 let fingerprintCounter = 0;

@@ -1,6 +1,6 @@
 /** What every benchmark needs: reachability checks, a scratch database, and the result file (DESIGN §8). */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -85,4 +85,56 @@ export function percentile(samples: number[], p: number, digits = 2): number {
 	const value = sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 	const scale = 10 ** digits;
 	return Math.round(value * scale) / scale;
+}
+
+/** Peak resident set of a process (Linux VmHWM), in MiB; NaN once it is gone. */
+export function peakRssMiB(pid: number | undefined): number {
+	try {
+		const status = readFileSync(`/proc/${pid}/status`, "utf8");
+		const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+		return Math.round((kb / 1024) * 10) / 10;
+	} catch {
+		return Number.NaN;
+	}
+}
+
+// Linux reports CPU time in clock ticks of USER_HZ, which is 100 on every architecture Node runs on.
+const TICKS_PER_S = 100;
+
+/** CPU time (user + system) a process has used so far, in seconds; NaN once it is gone. */
+export function cpuSeconds(pid: number | undefined): number {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+		// Fields after the command (which may hold spaces): utime and stime are the 12th and 13th.
+		const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+		return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+	} catch {
+		return Number.NaN;
+	}
+}
+
+/** CPU time used so far by every PostgreSQL process on this machine (server and backends), in seconds. */
+export function postgresCpuSeconds(): number {
+	let total = 0;
+	for (const pid of readdirSync("/proc")) {
+		if (!/^\d+$/.test(pid)) continue;
+		try {
+			if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "postgres") continue;
+		} catch {
+			continue;
+		}
+		const seconds = cpuSeconds(Number(pid));
+		if (Number.isFinite(seconds)) total += seconds;
+	}
+	return total;
+}
+
+/** Busy and total CPU time of the whole machine so far (all cores), in seconds: `/proc/stat`. */
+export function machineCpuSeconds(): { busy: number; total: number } {
+	const [cpu] = readFileSync("/proc/stat", "utf8").split("\n");
+	const ticks = (cpu ?? "").trim().split(/\s+/).slice(1).map(Number);
+	const total = ticks.reduce((sum, t) => sum + t, 0);
+	// idle and iowait are the 4th and 5th.
+	const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+	return { busy: (total - idle) / TICKS_PER_S, total: total / TICKS_PER_S };
 }
