@@ -28,28 +28,52 @@ afterAll(async () => {
 });
 
 describe("leanFetch", () => {
-	it("posts a form body and answers a Response with status, headers and body", async () => {
+	it("posts a form body and answers with status, headers and body, as a fetch Response reads", async () => {
 		const response = await leanFetch(`${base}/api/chat.postMessage`, {
 			method: "POST",
 			headers: { authorization: "Bearer xoxb-1" },
 			body: new URLSearchParams({ channel: "C1", text: "hello world" }),
 		});
-		expect(response.status).toBe(200);
-		expect(response.headers.get("content-type")).toBe("application/json");
+		expect([response.status, response.ok, response.url]).toEqual([200, true, `${base}/api/chat.postMessage`]);
+		expect(response.headers.get("Content-Type")).toBe("application/json");
+		expect(response.headers.get("x-missing")).toBeNull();
+		expect(Object.fromEntries(response.headers.entries())).toMatchObject({
+			"content-type": "application/json",
+			"retry-after": "3",
+		});
 		expect(await response.json()).toEqual({
 			method: "POST",
 			contentType: "application/x-www-form-urlencoded;charset=UTF-8",
 			body: "channel=C1&text=hello+world",
 		});
 		const limited = await leanFetch(`${base}/limited`);
-		expect([limited.status, limited.headers.get("retry-after")]).toEqual([429, "3"]);
+		expect([limited.status, limited.ok, limited.headers.get("Retry-After")]).toEqual([429, false, "3"]);
+		const text = await limited.text();
+		expect(JSON.parse(text)).toMatchObject({ method: "GET", body: "" });
+		expect(Buffer.from(await limited.arrayBuffer()).toString()).toBe(text);
 		expect((await leanFetch(`${base}/empty`)).status).toBe(204);
+	});
+
+	it("sends a string body with the caller's headers, whatever their case", async () => {
+		const response = await leanFetch(`${base}/hook`, {
+			method: "POST",
+			headers: { "Content-Type": "application/json", Authorization: "Bearer t" },
+			body: JSON.stringify({ text: "é" }),
+		});
+		expect(await response.json()).toEqual({
+			method: "POST",
+			contentType: "application/json",
+			body: JSON.stringify({ text: "é" }),
+		});
 	});
 
 	it("fails like fetch: the abort reason on timeout, a TypeError caused by the network error otherwise", async () => {
 		await expect(leanFetch(`${base}/slow`, { signal: AbortSignal.timeout(50) })).rejects.toMatchObject({
 			name: "TimeoutError",
 		});
+		await expect(leanFetch(`${base}/upload`, { method: "POST", body: new FormData() })).rejects.toThrow(
+			"string and form bodies only",
+		);
 		const refused = await leanFetch("http://127.0.0.1:1/").catch((error: unknown) => error);
 		expect(refused).toBeInstanceOf(TypeError);
 		expect((refused as TypeError & { cause: { code: string } }).cause.code).toBe("ECONNREFUSED");
