@@ -2,7 +2,7 @@
  * `npm run bench:escalation`: the escalation engine under a page storm, on real PostgreSQL + Redis.
  * One API process and two worker processes from dist/ (the heap bounds of `npm start`), Slack DMs
  * to a fake Slack Web API running inside this process (test/harness/fake-slack.ts), each worker
- * through a pass-through proxy of its own (for the fault injection below).
+ * at a base URL of its own (for the fault injection below).
  *
  * - setup per run, through the HTTP API: a fresh tenant, 150 members with a Slack id each, 50
  *   policies of three 2-second tiers (one distinct member each, Slack DM, no repeat, no emergency
@@ -18,8 +18,8 @@
  * - runs: a small warm-up (JIT, pools), the clean run (both workers throughout), then the fault run
  *   (fresh tenant): one worker is killed with SIGKILL 3 s after the ingest finished, mid-way through
  *   the tiers, and restarted 5 s later (BENCH_RESTART_AFTER_MS=0: not restarted). Each worker reaches
- *   the fake through a proxy of its own; from half a second before the kill, the victim's proxy keeps
- *   Slack's answers from it, and the kill waits until at least one page was posted but not answered:
+ *   the fake at a URL of its own; from half a second before the kill, the fake keeps Slack's answers
+ *   from the victim, and the kill waits until at least one page was posted but not answered:
  *   the worker dies with pages sent but not marked sent (BENCH_HOLD=0: no holding). Sends the killed
  *   worker had claimed come due again when their 15 s lease ends: the fault run's lateness shows it.
  * - the peer in the same run is the clean run: the fault run's figures are also given as ratios to it.
@@ -31,7 +31,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import http from "node:http";
 import net from "node:net";
 import { createInterface } from "node:readline";
 import { Redis } from "ioredis";
@@ -67,9 +66,9 @@ const faultWaitMs = 60_000;
 const warmUpWaitMs = 20_000;
 const killAfterMs = 3000;
 /**
- * Each worker reaches the fake Slack through a proxy of its own in this process. From holdLeadMs
- * before the kill, the victim's proxy still forwards its calls (the fake records the messages) but
- * holds back the answers, and the kill waits (up to killLatestMs after the ingest) until at least one
+ * Each worker reaches the fake Slack at a base URL of its own. From holdLeadMs before the kill, the
+ * fake still carries out the victim's calls (it records the messages) but withholds the answers, and
+ * the kill waits (up to killLatestMs after the ingest) until at least one
  * posted message went unanswered: the worker surely dies with pages posted but not marked sent,
  * which the outbox must reconcile instead of sending again. BENCH_HOLD=0 kills without holding.
  */
@@ -191,84 +190,6 @@ async function waitReady(proc: Proc, timeoutMs = 60_000): Promise<void> {
 		await sleep(200);
 	}
 	throw new Error(`${url} (${proc.name}) did not become ready within ${timeoutMs} ms`);
-}
-
-// --- A worker's way to the fake Slack ----------------------------------------------------------------
-
-interface SlackProxy {
-	/** Base URL for the worker's OPSWATCH_SLACK_API_URL. */
-	url: string;
-	/** From now on, forward calls but keep their answers from the worker. */
-	hold(): void;
-	/**
-	 * chat.postMessage calls made while holding that the fake answered (so recorded the message):
-	 * their answers never reached the worker. Counts calls still in flight at release too.
-	 */
-	unansweredPosts(): number;
-	/** Drops the held answers (the worker is gone) and forwards normally again. */
-	release(): void;
-}
-
-/** A pass-through HTTP proxy in front of the fake, one per worker, closed at the end. */
-async function startSlackProxy(target: string): Promise<SlackProxy> {
-	const upstream = new URL(target);
-	const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-	let holding = false;
-	let released = false;
-	let unanswered = 0;
-	const held: http.ServerResponse[] = [];
-	const server = http.createServer((req, res) => {
-		const chunks: Buffer[] = [];
-		req.on("data", (chunk: Buffer) => chunks.push(chunk));
-		req.on("end", () => {
-			const holdThis = holding;
-			const forward = http.request(
-				{
-					host: upstream.hostname,
-					port: upstream.port,
-					method: req.method,
-					path: req.url,
-					headers: { ...req.headers, host: upstream.host },
-					agent,
-				},
-				(answer) => {
-					const parts: Buffer[] = [];
-					answer.on("data", (chunk: Buffer) => parts.push(chunk));
-					answer.on("end", () => {
-						if (holdThis) {
-							if (req.url?.endsWith("/chat.postMessage") && answer.statusCode === 200) unanswered++;
-							if (released) res.destroy();
-							else held.push(res);
-							return;
-						}
-						res.writeHead(answer.statusCode ?? 502, answer.headers);
-						res.end(Buffer.concat(parts));
-					});
-				},
-			);
-			forward.on("error", () => res.destroy());
-			forward.end(Buffer.concat(chunks));
-		});
-	});
-	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-	const { port } = server.address() as net.AddressInfo;
-	cleanups.push(async () => {
-		server.closeAllConnections();
-		agent.destroy();
-		await new Promise<void>((resolve) => server.close(() => resolve()));
-	});
-	return {
-		url: `http://127.0.0.1:${port}${upstream.pathname}`,
-		hold: () => {
-			holding = true;
-		},
-		unansweredPosts: () => unanswered,
-		release: () => {
-			holding = false;
-			released = true;
-			for (const res of held.splice(0)) res.destroy();
-		},
-	};
 }
 
 // --- HTTP -----------------------------------------------------------------------------------------
@@ -444,7 +365,7 @@ interface RunCpu {
 	workersS: number;
 	apiS: number;
 	postgresS: number;
-	/** This process: the fake Slack, the proxies and the bench's own polling. */
+	/** This process: the fake Slack and the bench's own polling. */
 	benchS: number;
 	/** Cores busy on average, of the machine's. */
 	machineCores: number;
@@ -452,21 +373,25 @@ interface RunCpu {
 	wallS: number;
 }
 
-/** Reads every OpsWatch process's CPU time so far into its `cpuS`. */
+/** PostgreSQL processes' CPU time so far, as last read (an ended backend keeps its last reading). */
+const postgresCpu = new Map<number, number>();
+
+/** Reads every OpsWatch and PostgreSQL process's CPU time so far into its `cpuS` and `postgresCpu`. */
 function readProcCpu(): void {
 	for (const p of procs) {
 		if (p.exit) continue;
 		const seconds = cpuSeconds(p.child.pid);
 		if (Number.isFinite(seconds)) p.cpuS = seconds;
 	}
+	for (const [pid, seconds] of postgresCpuSeconds()) postgresCpu.set(pid, seconds);
 }
 
 /** Where the CPU goes from now until the returned function is called. */
 function cpuMeter(): () => RunCpu {
 	readProcCpu();
 	const before = new Map(procs.map((p) => [p, p.cpuS ?? 0]));
+	const postgresBefore = new Map(postgresCpu);
 	const bench = process.cpuUsage();
-	const postgres = postgresCpuSeconds();
 	const machine = machineCpuSeconds();
 	const started = Date.now();
 	return () => {
@@ -480,7 +405,9 @@ function cpuMeter(): () => RunCpu {
 		return {
 			workersS: round(procs.filter((p) => p.name.startsWith("worker")).reduce((sum, p) => sum + used(p), 0)),
 			apiS: round(procs.filter((p) => p.name === "api").reduce((sum, p) => sum + used(p), 0)),
-			postgresS: round(postgresCpuSeconds() - postgres),
+			postgresS: round(
+				[...postgresCpu].reduce((sum, [pid, seconds]) => sum + seconds - (postgresBefore.get(pid) ?? 0), 0),
+			),
 			benchS: round((benchUsage.user + benchUsage.system) / 1e6),
 			machineCores: round((after.busy - machine.busy) / wallS),
 			cores,
@@ -520,7 +447,7 @@ async function runScenario(
 	count: number,
 	db: pg.Pool,
 	fake: FakeSlack,
-	fault?: { victim: Proc; victimProxy: SlackProxy; restart: () => Promise<void> },
+	fault?: { victim: Proc; restart: () => Promise<void> },
 ): Promise<RunResult> {
 	const runId = randomBytes(3).toString("hex");
 	const alerts = Array.from({ length: count }, (_, i) => ({
@@ -573,20 +500,20 @@ async function runScenario(
 		const now = Date.now();
 		if (fault && holdAnswers && !holding && now >= ingestEnded + killAfterMs - holdLeadMs) {
 			holding = true;
-			fault.victimProxy.hold();
+			fake.holdAnswers(fault.victim.name);
 		}
 		if (
 			fault &&
 			killedAt === undefined &&
 			now >= ingestEnded + killAfterMs &&
-			(!holdAnswers || fault.victimProxy.unansweredPosts() > 0 || now >= ingestEnded + killLatestMs)
+			(!holdAnswers || fake.unansweredPosts(fault.victim.name) > 0 || now >= ingestEnded + killLatestMs)
 		) {
 			fault.victim.peakRssMiB = peakRssMiB(fault.victim.child.pid);
 			fault.victim.expectedExit = true;
 			fault.victim.child.kill("SIGKILL");
 			killedAt = Date.now();
-			unansweredAtKill = fault.victimProxy.unansweredPosts();
-			fault.victimProxy.release();
+			unansweredAtKill = fake.unansweredPosts(fault.victim.name);
+			fake.releaseAnswers(fault.victim.name);
 			atKill = await outboxCounts(db, tenant);
 			console.log(
 				`  SIGKILL ${fault.victim.name} at +${killedAt - ingestEnded} ms after the ingest, with ` +
@@ -776,7 +703,7 @@ async function runScenario(
 			killedAtMs: killedAt - ingestEnded,
 			atKill,
 			unansweredAtKill,
-			unanswered: fault?.victimProxy.unansweredPosts(),
+			unanswered: fault && fake.unansweredPosts(fault.victim.name),
 		}),
 		...(restartedAt !== undefined && { restartedAtMs: restartedAt - ingestEnded }),
 	};
@@ -814,7 +741,7 @@ function printRun(r: RunResult): void {
 	const { cpu } = r;
 	console.log(
 		`    CPU in ${cpu.wallS} s: workers ${cpu.workersS} s (${perPageMs(r)} ms per page), API ${cpu.apiS} s, ` +
-			`PostgreSQL ${cpu.postgresS} s, this process (fake Slack, proxies) ${cpu.benchS} s; ` +
+			`PostgreSQL ${cpu.postgresS} s, this process (fake Slack) ${cpu.benchS} s; ` +
 			`machine ${cpu.machineCores} of ${cpu.cores} cores busy`,
 	);
 	if (r.sentNotReceived || r.receivedNotSent) {
@@ -862,10 +789,9 @@ async function main(): Promise<number> {
 	};
 	const api = start("api", "api", apiPort, env);
 	await waitReady(api);
-	const proxies = [await startSlackProxy(fake.url), await startSlackProxy(fake.url)];
 	const workers: Proc[] = [];
-	for (const [i, proxy] of proxies.entries()) {
-		workers.push(start(`worker-${i + 1}`, "worker", await freePort(), { ...env, OPSWATCH_SLACK_API_URL: proxy.url }));
+	for (const name of ["worker-1", "worker-2"]) {
+		workers.push(start(name, "worker", await freePort(), { ...env, OPSWATCH_SLACK_API_URL: fake.urlFor(name) }));
 	}
 	await Promise.all(workers.map((w) => waitReady(w)));
 
@@ -892,13 +818,9 @@ async function main(): Promise<number> {
 	const victim = workers[0]!;
 	const fault = await runScenario("fault", faultTenant, escalationCount, db, fake, {
 		victim,
-		victimProxy: proxies[0]!,
 		restart: async () => {
-			const proxy = await startSlackProxy(fake.url);
-			const again = start(`${victim.name} (restarted)`, "worker", await freePort(), {
-				...env,
-				OPSWATCH_SLACK_API_URL: proxy.url,
-			});
+			const name = `${victim.name} (restarted)`;
+			const again = start(name, "worker", await freePort(), { ...env, OPSWATCH_SLACK_API_URL: fake.urlFor(name) });
 			workers.push(again);
 			await waitReady(again);
 		},

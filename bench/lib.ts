@@ -113,9 +113,12 @@ export function cpuSeconds(pid: number | undefined): number {
 	}
 }
 
-/** CPU time used so far by every PostgreSQL process on this machine (server and backends), in seconds. */
-export function postgresCpuSeconds(): number {
-	let total = 0;
+/**
+ * CPU time used so far by each PostgreSQL process on this machine (server and backends), in seconds,
+ * by pid: backends come and go with connections, so a sum over time needs each one's own readings.
+ */
+export function postgresCpuSeconds(): Map<number, number> {
+	const used = new Map<number, number>();
 	for (const pid of readdirSync("/proc")) {
 		if (!/^\d+$/.test(pid)) continue;
 		try {
@@ -124,9 +127,9 @@ export function postgresCpuSeconds(): number {
 			continue;
 		}
 		const seconds = cpuSeconds(Number(pid));
-		if (Number.isFinite(seconds)) total += seconds;
+		if (Number.isFinite(seconds)) used.set(Number(pid), seconds);
 	}
-	return total;
+	return used;
 }
 
 /** Busy and total CPU time of the whole machine so far (all cores), in seconds: `/proc/stat`. */

@@ -53,6 +53,20 @@ export type MessageMatcher =
 export interface FakeSlack {
 	/** Base URL for `WebClient`'s `slackApiUrl`, ending in `/api/`. */
 	url: string;
+	/**
+	 * A base URL of its own for one client (a worker process), ending in `/api/`: the same workspace,
+	 * but that client's answers can be withheld apart from the others' ({@link holdAnswers}).
+	 */
+	urlFor(client: string): string;
+	/**
+	 * From now on, calls from `client` are carried out (messages are recorded) but their answers are
+	 * withheld: the client sent a page and never heard back, as when it dies mid-call.
+	 */
+	holdAnswers(client: string): void;
+	/** `chat.postMessage` calls from `client` that succeeded while its answers were withheld (also after release). */
+	unansweredPosts(client: string): number;
+	/** Drops `client`'s withheld answers (closing their connections) and answers it normally again. */
+	releaseAnswers(client: string): void;
 	/** Every posted message, oldest first. */
 	messages: FakeSlackMessage[];
 	/** Every API call, oldest first, including failed ones. */
@@ -223,8 +237,22 @@ export async function startFakeSlack(options: { token: string }): Promise<FakeSl
 		};
 	}
 
+	/** Clients whose answers are or were withheld: the withheld responses, and how many were successful posts. */
+	const holds = new Map<string, { holding: boolean; responses: http.ServerResponse[]; posts: number }>();
+
 	const server = http.createServer(async (req, res) => {
+		// `/<client>/api/<method>` for a client with a URL of its own, `/api/<method>` otherwise.
+		const path = new URL(req.url ?? "/", "http://fake-slack").pathname;
+		const apiAt = path.indexOf("/api/");
+		const client = apiAt > 0 ? decodeURIComponent(path.slice(1, apiAt)) : "";
+		const method = apiAt >= 0 ? path.slice(apiAt + "/api/".length) : "";
 		const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+			const hold = holds.get(client);
+			if (hold?.holding) {
+				if (method === "chat.postMessage" && (body as { ok?: unknown }).ok === true) hold.posts++;
+				hold.responses.push(res);
+				return;
+			}
 			res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
 			res.end(JSON.stringify(body));
 		};
@@ -237,7 +265,6 @@ export async function startFakeSlack(options: { token: string }): Promise<FakeSl
 		}
 		try {
 			const url = new URL(req.url ?? "/", "http://fake-slack");
-			const method = url.pathname.startsWith("/api/") ? url.pathname.slice("/api/".length) : "";
 			const contentType = req.headers["content-type"] ?? "";
 			const params = { ...decode(url.searchParams), ...parseBody(contentType, await readBody(req)) };
 			requests.push({ method, contentType, params });
@@ -283,6 +310,19 @@ export async function startFakeSlack(options: { token: string }): Promise<FakeSl
 
 	return {
 		url: `http://127.0.0.1:${port}/api/`,
+		urlFor: (client) => `http://127.0.0.1:${port}/${encodeURIComponent(client)}/api/`,
+		holdAnswers(client) {
+			const hold = holds.get(client);
+			if (hold) hold.holding = true;
+			else holds.set(client, { holding: true, responses: [], posts: 0 });
+		},
+		unansweredPosts: (client) => holds.get(client)?.posts ?? 0,
+		releaseAnswers(client) {
+			const hold = holds.get(client);
+			if (!hold) return;
+			hold.holding = false;
+			for (const res of hold.responses.splice(0)) res.destroy();
+		},
 		messages,
 		requests,
 		responses,
