@@ -68,6 +68,8 @@ export interface EngineDeps {
 /** Where an escalation went when a tier past its first fired, for the earlier pages' threads. */
 export interface EscalationMove {
 	alertId: string;
+	/** When the tier fired: pages queued before it are the ones to tell. */
+	at: Date;
 	/** 1-based; undefined once exhausted. */
 	tier?: number;
 	pass?: number;
@@ -318,6 +320,7 @@ export function createEngine(deps: EngineDeps) {
 				tenant,
 				moves.map((w) => ({
 					alertId: w.escalation.alertId,
+					at: now,
 					...(w.action.kind === "tier" && { tier: w.action.tier + 1, pass: w.action.attempt + 1 }),
 					members: [...new Set(w.notes.flatMap((n) => (n.kind === "notify" ? [String(n.member)] : [])))],
 					channels: w.notes.flatMap((n) =>

@@ -5,12 +5,12 @@ import type { Db } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
 import { createLoop, type Loop } from "../platform/loop.ts";
 import { inSpan } from "../platform/tracing.ts";
-import { escalatedFollowUp } from "../slack/index.ts";
 import { type Actor, type MemberApi, memberIdOf, type TenantApi, type TenantRef } from "../tenant/index.ts";
 import { createAnswers } from "./answers.ts";
-import { type AlertDesk, createEngine, type EscalationMove } from "./engine.ts";
+import { type AlertDesk, createEngine } from "./engine.ts";
 import type { Escalation } from "./escalation-store.ts";
 import * as escalations from "./escalation-store.ts";
+import { createFollowUps } from "./follow-ups.ts";
 import type { EscalationMetrics } from "./metrics.ts";
 import { createOutbox } from "./outbox.ts";
 import type { Notification, NotificationChannel } from "./outbox-store.ts";
@@ -150,23 +150,6 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 			await update(page.providerRef!, { alert: page.message, tenant }, state);
 		}
 	}
-	/** Tells the threads of an alert's earlier Slack pages where its escalation went. */
-	async function announceEscalations(tenant: TenantRef, moves: EscalationMove[]): Promise<void> {
-		const reply = deps.channels.slackReply;
-		if (!reply) return;
-		const pages = await outbox.sentSlackPagesOf(
-			db,
-			tenant.schema,
-			moves.map((m) => m.alertId),
-		);
-		for (const move of moves) {
-			const message = escalatedFollowUp(move);
-			for (const page of pages.filter((p) => p.alertId === move.alertId)) {
-				await reply(page.providerRef!, tenant, message);
-			}
-		}
-	}
-
 	const desk: AlertDesk = {
 		views: (tenant, ids) => deps.alerts.views(tenant, ids),
 		firingPaging: (tenant, since, until) => deps.alerts.firingPaging(tenant, since, until),
@@ -181,6 +164,15 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		},
 	};
 
+	const followUps = createFollowUps({
+		threadsOf: (tenant, alertIds) => outbox.threadsToTell(db, tenant.schema, alertIds),
+		reply: deps.channels.slackReply,
+		async quiet() {
+			await engineLoop?.idle();
+			await outboxLoop?.idle();
+		},
+		onError,
+	});
 	const engine = createEngine({
 		pushSubscriptionsOf: (tenant, memberIds) => push.subscriptionsOf(db, tenant.schema, memberIds),
 		db,
@@ -192,8 +184,7 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		configured,
 		metrics: deps.metrics,
 		queued: () => outboxLoop?.wake(),
-		escalated: (tenant, moves) =>
-			track(announceEscalations(tenant, moves).catch((error) => onError(error, "slack escalation follow-up"))),
+		escalated: (tenant, moves) => followUps.announce(tenant, moves),
 		notice: deps.notice,
 		onError,
 	});
@@ -324,6 +315,7 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 				await engineLoop?.idle();
 				await outboxLoop?.idle();
 				await Promise.all(timelineWrites);
+				await followUps.idle();
 				const now = clock.now();
 				const due = await Promise.all([nextDue(db, "escalation"), nextDue(db, "notification")]);
 				if (due.every((at) => !at || at > now)) return;

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import type { Db } from "../platform/db/index.ts";
 import type { NotificationAlert } from "./channels.ts";
+import type { PageThread } from "./follow-ups.ts";
 import type { PersonChannel } from "./types.ts";
 
 export type NotificationChannel = PersonChannel | "slack_channel";
@@ -207,6 +208,21 @@ export async function sentSlackPagesOf(db: Db, schema: string, alertIds: string[
 			and provider_ref is not null
 		order by created_at`.execute(db);
 	return rows.map(notificationFromRow);
+}
+
+/**
+ * The Slack messages (`channel:ts`) that went out for alerts whose escalation goes on or ran out: the
+ * threads to tell where it went. Those of an escalation acknowledged or resolved meanwhile are left out.
+ */
+export async function threadsToTell(db: Db, schema: string, alertIds: string[]): Promise<PageThread[]> {
+	if (alertIds.length === 0) return [];
+	const { rows } = await sql<{ alert_id: string; provider_ref: string; created_at: Date }>`
+		select n.alert_id, n.provider_ref, n.created_at from ${notifications(schema)} n
+		join ${sql.id(schema, "escalations")} e on e.id = n.escalation_id
+		where n.alert_id = any(${alertIds}::uuid[]) and n.channel in ('slack_dm', 'slack_channel') and n.status = 'sent'
+			and n.provider_ref is not null and e.status in ('active', 'exhausted')
+		order by n.created_at, n.id`.execute(db);
+	return rows.map((row) => ({ alertId: row.alert_id, providerRef: row.provider_ref, createdAt: row.created_at }));
 }
 
 /** The notifications recorded as delivered by a provider's message or call id. */

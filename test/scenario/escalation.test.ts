@@ -1,5 +1,6 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: response bodies are read freely
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { threadsToTell } from "../../src/escalation/outbox-store.ts";
 import { startTestApp, type TestApp, type TestTenant } from "../harness/app.ts";
 import { backendName } from "../harness/backend.ts";
 import { createTestClock } from "../harness/clock.ts";
@@ -142,6 +143,13 @@ describe(`escalation of a critical alert, spec §4.2 (${backendName})`, () => {
 		expect(ring.twiml).toMatch(/Disk full on db-1/);
 		expect(ring.twiml).toMatch(/Press 1 to acknowledge/);
 
+		// Both Slack pages are threads that would hear where the escalation goes next.
+		const threads = () => threadsToTell(app.database.db, `tenant_${tenant.slug}`, [alertId]);
+		expect((await threads()).map((t) => t.providerRef.split(":")[0])).toEqual([
+			slack.dmChannelOf(people.ada.slack),
+			slack.dmChannelOf(people.bob.slack),
+		]);
+
 		// Bob presses 1: the alert is acknowledged, by him, by phone.
 		const pressed = await twilio.pressKey(ring.sid, "1");
 		expect(pressed.status).toBe(200);
@@ -150,6 +158,8 @@ describe(`escalation of a critical alert, spec §4.2 (${backendName})`, () => {
 		expect(alert.body.alert.status).toBe("acknowledged");
 		expect(alert.body.alert.acknowledgedBy).toBe(`member:${ids.bob}`);
 		expect(alert.body.timeline.find((e: any) => e.type === "acknowledged").details).toEqual({ via: "phone" });
+		// News of where it went next would now be stale: no thread is left to tell.
+		expect(await threads()).toEqual([]);
 
 		// Every Slack page of the alert now says who took it, and offers no Acknowledge button.
 		await settled();

@@ -1,0 +1,103 @@
+import { escalatedFollowUp, type SlackMessage } from "../slack/index.ts";
+import type { TenantRef } from "../tenant/index.ts";
+import type { EscalationMove } from "./engine.ts";
+
+/** A Slack message that went out for an alert: a thread that may hear news. */
+export interface PageThread {
+	alertId: string;
+	/** `channel:ts` */
+	providerRef: string;
+	/** When its page was queued. */
+	createdAt: Date;
+}
+
+export interface FollowUpsDeps {
+	/** The sent Slack pages of these alerts whose escalation goes on or ran out (not acknowledged, not resolved). */
+	threadsOf(tenant: TenantRef, alertIds: string[]): Promise<PageThread[]>;
+	/** Replies in a sent Slack page's thread (`channel:ts`); absent when Slack is not configured. */
+	reply?(providerRef: string, tenant: TenantRef, message: SlackMessage): Promise<void>;
+	/** Resolves once this process has no tier and no page in hand. */
+	quiet(): Promise<void>;
+	onError(error: unknown, context: string): void;
+}
+
+/** Moves whose news go out between two looks at `quiet()`. */
+const MOVES_PER_ROUND = 50;
+/** Threads replied to at once. */
+const THREADS_AT_ONCE = 16;
+
+/**
+ * Tells the threads of an alert's earlier Slack pages where its escalation went ("escalated to Bob,
+ * tier 2", "nobody acknowledged"). That is news, not a page: the replies go out, in order, when this
+ * worker has no tier to fire and no page to send, so in an alert storm they never hold up a page.
+ * News of an escalation acknowledged or resolved before it went out is dropped: it would be stale.
+ */
+export function createFollowUps(deps: FollowUpsDeps) {
+	const waiting: { tenant: TenantRef; move: EscalationMove }[] = [];
+	let draining: Promise<void> | undefined;
+
+	function kick(): void {
+		if (draining || waiting.length === 0) return;
+		draining = drain()
+			.catch((error) => deps.onError(error, "slack escalation follow-up"))
+			.finally(() => {
+				draining = undefined;
+				kick();
+			});
+	}
+
+	async function drain(): Promise<void> {
+		while (waiting.length > 0) {
+			await deps.quiet();
+			const byTenant = new Map<string, { tenant: TenantRef; moves: EscalationMove[] }>();
+			for (const { tenant, move } of waiting.splice(0, MOVES_PER_ROUND)) {
+				const entry = byTenant.get(tenant.id) ?? { tenant, moves: [] };
+				entry.moves.push(move);
+				byTenant.set(tenant.id, entry);
+			}
+			for (const { tenant, moves } of byTenant.values()) await tell(tenant, moves);
+		}
+	}
+
+	/** Replies to every page of each move's alert sent before the move (its own pages hear nothing). */
+	async function tell(tenant: TenantRef, moves: EscalationMove[]): Promise<void> {
+		const threads = await deps.threadsOf(
+			tenant,
+			moves.map((m) => m.alertId),
+		);
+		// A thread's replies go out one after the other, in order; threads side by side.
+		const byThread = new Map<string, SlackMessage[]>();
+		for (const move of moves) {
+			const message = escalatedFollowUp(move);
+			for (const thread of threads) {
+				if (thread.alertId !== move.alertId || thread.createdAt >= move.at) continue;
+				byThread.set(thread.providerRef, [...(byThread.get(thread.providerRef) ?? []), message]);
+			}
+		}
+		const queue = [...byThread];
+		const send = async () => {
+			for (let next = queue.shift(); next; next = queue.shift()) {
+				const [providerRef, messages] = next;
+				for (const message of messages) {
+					await deps.reply!(providerRef, tenant, message).catch((error) =>
+						deps.onError(error, "slack escalation follow-up"),
+					);
+				}
+			}
+		};
+		await Promise.all(Array.from({ length: Math.min(THREADS_AT_ONCE, queue.length) }, send));
+	}
+
+	return {
+		/** Queues the news of escalations that moved on (after their commit). */
+		announce(tenant: TenantRef, moves: EscalationMove[]): void {
+			if (!deps.reply) return;
+			for (const move of moves) waiting.push({ tenant, move });
+			kick();
+		},
+		/** Resolves when nothing is waiting or being sent (tests). */
+		async idle(): Promise<void> {
+			while (draining) await draining;
+		},
+	};
+}
