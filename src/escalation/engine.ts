@@ -224,8 +224,12 @@ export function createEngine(deps: EngineDeps) {
 			),
 		);
 		const resolve = deps.resolverFor(tenant);
-		const rules = async (memberIds: string[]) =>
-			new Map([...(await membersOf(memberIds))].map(([id, m]) => [id, m.notificationRules]));
+		const rules = async (memberIds: string[]) => {
+			const known = await membersOf(memberIds);
+			return new Map(
+				memberIds.flatMap((id) => (known.has(id) ? [[id, known.get(id)!.notificationRules] as const] : [])),
+			);
+		};
 		const planned = await Promise.all(
 			firing.map(async (escalation) => {
 				const at = escalation.nextActionAt!;

@@ -96,16 +96,17 @@ const notifications = (schema: string) => sql.table(`${schema}.notifications`);
 
 /**
  * Adds notifications; a key already present is left alone (that is the idempotency). Inbox rows due
- * now are delivered by being written, so they are stored as sent. Returns the rows this call created.
+ * now are delivered by being written, so they are stored as sent. Returns the rows this call created,
+ * as far as the caller needs them to set their timers (not their messages: a storm writes thousands).
  */
 export async function insertNotifications(
 	db: Db,
 	schema: string,
 	rows: NewNotification[],
 	at: Date,
-): Promise<Notification[]> {
+): Promise<Pick<Notification, "id" | "status" | "scheduledAt">[]> {
 	if (rows.length === 0) return [];
-	const { rows: inserted } = await sql<NotificationRow>`
+	const { rows: inserted } = await sql<Pick<NotificationRow, "id" | "status" | "scheduled_at">>`
 		insert into ${notifications(schema)}
 			(id, idempotency_key, escalation_id, alert_id, member_id, attempt, tier, channel, destination, ack_code,
 			 message, status, created_at, scheduled_at, sent_at)
@@ -130,8 +131,8 @@ export async function insertNotifications(
 		)}::jsonb) as n (id uuid, key text, escalation_id uuid, alert_id uuid, member_id uuid, attempt int, tier int,
 			channel text, destination text, ack_code text, message jsonb, scheduled_at timestamptz)
 		on conflict (idempotency_key) do nothing
-		returning *`.execute(db);
-	return inserted.map(notificationFromRow);
+		returning id, status, scheduled_at`.execute(db);
+	return inserted.map((row) => ({ id: row.id, status: row.status, scheduledAt: row.scheduled_at }));
 }
 
 /**

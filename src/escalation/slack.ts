@@ -10,12 +10,11 @@
  */
 
 import type { WebClient } from "@slack/web-api";
-import { leanFetch } from "../platform/lean-fetch.ts";
 import { lruCache } from "../platform/lru.ts";
 import {
 	alertMessage,
 	type FollowUp,
-	loadSlackSdk,
+	lazySlackClient,
 	type SlackMessage,
 	type SlackSdk,
 	threadFollowUp,
@@ -81,25 +80,12 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 	/** Replies in a sent page's thread (`channel:ts`). */
 	reply(providerRef: string, tenant: SlackTenant, message: SlackMessage): Promise<void>;
 } {
-	// One client for every workspace: each call names its token. Made on the first page, so a
-	// deployment without Slack never loads the SDK.
-	let client: WebClient | undefined;
-	let sdk: SlackSdk | undefined;
-	async function slackClient(): Promise<WebClient> {
-		sdk ??= await loadSlackSdk();
-		client ??= new sdk.WebClient(undefined, {
-			slackApiUrl: options.apiUrl,
-			retryConfig: { retries: 0 },
-			timeout: options.timeoutMs ?? 10_000,
-			rejectRateLimitedCalls: true,
-			// Failures come back as ChannelErrors for the outbox to log; the SDK's own warnings would
-			// only repeat them on stderr.
-			logLevel: sdk.LogLevel.ERROR,
-			// Pages go out in bursts: undici's fetch cost more CPU than everything else a worker does.
-			fetch: leanFetch,
-		});
-		return client;
-	}
+	const slackClient = lazySlackClient({
+		apiUrl: options.apiUrl,
+		timeoutMs: options.timeoutMs ?? 10_000,
+		retries: 0,
+		rejectRateLimitedCalls: true,
+	});
 
 	/** Runs one Web API call with the tenant's token, turning whatever it throws into a ChannelError. */
 	async function call<T>(
@@ -118,11 +104,11 @@ export function createSlackChannels(options: SlackChannelsOptions): {
 			// Configuration, not a passing failure: the page falls through to the member's next method.
 			throw new ChannelError(`Slack is not installed for tenant ${tenant.slug}`, { retryable: false });
 		}
-		const web = await slackClient();
+		const { client, sdk } = await slackClient();
 		try {
-			return await run(token, web);
+			return await run(token, client);
 		} catch (error) {
-			throw toChannelError(method, error, token, sdk!);
+			throw toChannelError(method, error, token, sdk);
 		}
 	}
 

@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { leanFetch } from "./lean-fetch.ts";
+import { leanFetch, leanFetchWithin } from "./lean-fetch.ts";
 
 let server: http.Server;
 let base: string;
@@ -71,6 +71,9 @@ describe("leanFetch", () => {
 		await expect(leanFetch(`${base}/slow`, { signal: AbortSignal.timeout(50) })).rejects.toMatchObject({
 			name: "TimeoutError",
 		});
+		// The same deadline without a signal, as the Slack SDK's client gets it.
+		await expect(leanFetchWithin(50)(`${base}/slow`)).rejects.toMatchObject({ name: "TimeoutError" });
+		expect(await (await leanFetchWithin(2000)(`${base}/slow`)).text()).toBe("late");
 		await expect(leanFetch(`${base}/upload`, { method: "POST", body: new FormData() })).rejects.toThrow(
 			"string and form bodies only",
 		);

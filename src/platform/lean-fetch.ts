@@ -21,6 +21,11 @@ export interface LeanRequestInit {
 	/** FormData (file uploads) is refused: nothing of ours uploads files. */
 	body?: string | URLSearchParams | FormData | null;
 	signal?: AbortSignal | null;
+	/**
+	 * Fails the request after this long, as `AbortSignal.timeout` would, with a plain timer: a signal
+	 * per request cost a tenth of a Slack call's CPU.
+	 */
+	timeoutMs?: number;
 	/** Accepted for fetch's signature; redirects are never followed (the answer is returned as is). */
 	redirect?: "error" | "follow" | "manual";
 }
@@ -86,6 +91,12 @@ export class LeanResponse {
 	}
 }
 
+/** leanFetch with a deadline on every request, for a client told to set none itself (the Slack SDK's `timeout: 0`). */
+export function leanFetchWithin(timeoutMs: number) {
+	return (input: string | URL, init: LeanRequestInit = {}): Promise<LeanResponse> =>
+		leanFetch(input, { ...init, timeoutMs });
+}
+
 export function leanFetch(input: string | URL, init: LeanRequestInit = {}): Promise<LeanResponse> {
 	const url = new URL(input);
 	const agent = agents[url.protocol as keyof typeof agents];
@@ -100,6 +111,13 @@ export function leanFetch(input: string | URL, init: LeanRequestInit = {}): Prom
 	if (signal?.aborted) return Promise.reject(signal.reason);
 
 	return new Promise<LeanResponse>((resolve, reject) => {
+		const timer =
+			init.timeoutMs === undefined
+				? undefined
+				: setTimeout(() => {
+						request.destroy();
+						reject(new DOMException("The operation was aborted due to timeout", "TimeoutError"));
+					}, init.timeoutMs);
 		const request = (url.protocol === "https:" ? https : http).request(
 			url,
 			{ method: init.method ?? "GET", headers, agent },
@@ -108,6 +126,7 @@ export function leanFetch(input: string | URL, init: LeanRequestInit = {}): Prom
 				response.on("data", (chunk: Buffer) => chunks.push(chunk));
 				response.on("error", (error) => reject(new TypeError("fetch failed", { cause: error })));
 				response.on("end", () => {
+					clearTimeout(timer);
 					signal?.removeEventListener("abort", abort);
 					resolve(new LeanResponse(url.href, response, Buffer.concat(chunks)));
 				});
@@ -119,6 +138,7 @@ export function leanFetch(input: string | URL, init: LeanRequestInit = {}): Prom
 		};
 		signal?.addEventListener("abort", abort, { once: true });
 		request.on("error", (error) => {
+			clearTimeout(timer);
 			signal?.removeEventListener("abort", abort);
 			if (!signal?.aborted) reject(new TypeError("fetch failed", { cause: error }));
 		});

@@ -19,4 +19,4 @@ export {
 	truncateMrkdwn,
 } from "./messages.ts";
 export { slackSignature, slackSignatureProblem } from "./signature.ts";
-export { createSlackWeb, loadSlackSdk, type SlackSdk } from "./web.ts";
+export { createSlackWeb, lazySlackClient, loadSlackSdk, type SlackSdk } from "./web.ts";

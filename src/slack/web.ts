@@ -1,5 +1,5 @@
 import type { WebClient } from "@slack/web-api";
-import { leanFetch } from "../platform/lean-fetch.ts";
+import { leanFetch, leanFetchWithin } from "../platform/lean-fetch.ts";
 import type { SlackMessage } from "./messages.ts";
 
 /**
@@ -50,19 +50,46 @@ export function loadSlackSdk(): Promise<SlackSdk> {
 	return sdk;
 }
 
-export function createSlackWeb(options: { apiUrl: string; timeoutMs: number }): SlackWeb {
-	let made: WebClient | undefined;
-	async function slack(): Promise<WebClient> {
-		const { LogLevel, WebClient } = await loadSlackSdk();
-		made ??= new WebClient(undefined, {
-			slackApiUrl: options.apiUrl,
-			timeout: options.timeoutMs,
-			retryConfig: { retries: 1 },
-			logLevel: LogLevel.ERROR,
-			fetch: leanFetch,
-		});
+/**
+ * One `WebClient` for every workspace (each call names its token), made on first use: a deployment
+ * without Slack never loads the SDK. It speaks over leanFetch, which also keeps each request's
+ * deadline, so the SDK is told to set none (it would make an AbortSignal per call).
+ */
+export function lazySlackClient(options: {
+	apiUrl: string;
+	timeoutMs: number;
+	retries: number;
+	/** Fail a 429 at once instead of waiting out Retry-After inside the SDK. */
+	rejectRateLimitedCalls?: boolean;
+}): () => Promise<{ client: WebClient; sdk: SlackSdk }> {
+	let made: Promise<{ client: WebClient; sdk: SlackSdk }> | undefined;
+	return () => {
+		made ??= loadSlackSdk().then(
+			(sdk) => ({
+				sdk,
+				client: new sdk.WebClient(undefined, {
+					slackApiUrl: options.apiUrl,
+					timeout: 0,
+					retryConfig: { retries: options.retries },
+					rejectRateLimitedCalls: options.rejectRateLimitedCalls ?? false,
+					// Failures reach our callers as errors; the SDK's own warnings would only repeat them.
+					logLevel: sdk.LogLevel.ERROR,
+					// Pages go out in bursts: undici's fetch cost more CPU than everything else a worker did.
+					fetch: leanFetchWithin(options.timeoutMs),
+				}),
+			}),
+			(error) => {
+				made = undefined;
+				throw error;
+			},
+		);
 		return made;
-	}
+	};
+}
+
+export function createSlackWeb(options: { apiUrl: string; timeoutMs: number }): SlackWeb {
+	const client = lazySlackClient({ apiUrl: options.apiUrl, timeoutMs: options.timeoutMs, retries: 1 });
+	const slack = async () => (await client()).client;
 	return {
 		async post(token, channel, message, threadTs) {
 			const result = await (await slack()).chat.postMessage({
@@ -95,7 +122,7 @@ export function createSlackWeb(options: { apiUrl: string; timeoutMs: number }): 
 					text: message.text,
 					blocks: message.blocks,
 				}),
-				signal: AbortSignal.timeout(options.timeoutMs),
+				timeoutMs: options.timeoutMs,
 			});
 			if (!response.ok) throw new Error(`Slack response URL answered ${response.status}`);
 		},
