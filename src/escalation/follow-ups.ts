@@ -1,3 +1,4 @@
+import { mapConcurrently } from "../platform/concurrency.ts";
 import { escalatedFollowUp, type SlackMessage } from "../slack/index.ts";
 import type { TenantRef } from "../tenant/index.ts";
 import type { EscalationMove } from "./engine.ts";
@@ -74,18 +75,13 @@ export function createFollowUps(deps: FollowUpsDeps) {
 				byThread.set(thread.providerRef, [...(byThread.get(thread.providerRef) ?? []), message]);
 			}
 		}
-		const queue = [...byThread];
-		const send = async () => {
-			for (let next = queue.shift(); next; next = queue.shift()) {
-				const [providerRef, messages] = next;
-				for (const message of messages) {
-					await deps.reply!(providerRef, tenant, message).catch((error) =>
-						deps.onError(error, "slack escalation follow-up"),
-					);
-				}
+		await mapConcurrently([...byThread], THREADS_AT_ONCE, async ([providerRef, messages]) => {
+			for (const message of messages) {
+				await deps.reply!(providerRef, tenant, message).catch((error) =>
+					deps.onError(error, "slack escalation follow-up"),
+				);
 			}
-		};
-		await Promise.all(Array.from({ length: Math.min(THREADS_AT_ONCE, queue.length) }, send));
+		});
 	}
 
 	return {

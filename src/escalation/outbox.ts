@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../platform/clock.ts";
+import { mapConcurrently } from "../platform/concurrency.ts";
 import type { Db } from "../platform/db/index.ts";
 import { inSpan } from "../platform/tracing.ts";
 import type { MemberApi, Tenant } from "../tenant/index.ts";
@@ -43,6 +44,13 @@ export const LEASE_MS = 15_000;
 /** Tries per notification before it falls through to the member's next contact method. */
 export const MAX_TRIES = 5;
 const BATCH = 200;
+/**
+ * Provider calls in flight at once per worker: as many as the HTTP client has sockets (64). Started
+ * all at once, a batch's other sends only queued inside the client, each holding its request objects
+ * alive meanwhile; in a storm that was garbage to collect and work the next tiers waited behind
+ * (bench:escalation: p99 about a tenth lower).
+ */
+const DELIVERIES_AT_ONCE = 64;
 
 const backoffMs = (tries: number) => Math.min(60_000, 1000 * 2 ** (tries - 1));
 
@@ -308,13 +316,11 @@ export function createOutbox(deps: OutboxDeps) {
 					"notification",
 					ids.filter((id) => !live.has(id)),
 				);
-				const delivered = await Promise.all(
-					groupsOf(claimed).map((group) =>
-						deliver(tenant, group, started).catch((error) => {
-							deps.onError(error, "notification delivery");
-							return undefined;
-						}),
-					),
+				const delivered = await mapConcurrently(groupsOf(claimed), DELIVERIES_AT_ONCE, (group) =>
+					deliver(tenant, group, started).catch((error) => {
+						deps.onError(error, "notification delivery");
+						return undefined;
+					}),
 				);
 				// Recorded together: a worker dying before this leaves them 'sending', and the next one
 				// asks the provider before sending again.
