@@ -20,6 +20,7 @@ import type { Senders } from "./providers.ts";
 import type { PushSubscription } from "./push-store.ts";
 import * as push from "./push-store.ts";
 import { createPushSubscriptions } from "./push-subscriptions.ts";
+import { createQuietLane } from "./quiet-lane.ts";
 import { createRouting } from "./routing.ts";
 import { leaseDue, nextDue } from "./timers.ts";
 import type { PersonChannel } from "./types.ts";
@@ -120,12 +121,21 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 	let unsubscribe: (() => Promise<void>) | undefined;
 	let sweeper: NodeJS.Timeout | undefined;
 
-	// Timeline entries and message redraws are records, not pages: the loops hand them off and go on
-	// instead of waiting for them (settled() waits, for tests).
-	const timelineWrites = new Set<Promise<void>>();
+	// Timeline entries and thread follow-ups are records and news, not pages: they wait in the quiet
+	// lane until this worker has no tier or page in hand.
+	const lane = createQuietLane({
+		async quiet() {
+			await engineLoop?.idle();
+			await outboxLoop?.idle();
+		},
+		onError,
+	});
+	// A redraw answers someone's acknowledgement: it goes out at once, without holding up the caller
+	// (settled() waits for it, for tests).
+	const redraws = new Set<Promise<void>>();
 	const track = (work: Promise<void>) => {
-		timelineWrites.add(work);
-		void work.finally(() => timelineWrites.delete(work));
+		redraws.add(work);
+		void work.finally(() => redraws.delete(work));
 	};
 
 	/** Redraws an alert's sent Slack pages with who acknowledged or resolved it, and without stale buttons. */
@@ -156,21 +166,14 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 		acknowledge: (tenant, id, by, via) => deps.alerts.acknowledge(tenant, id, by, via),
 		kbPromptOf: (tenant, id) => deps.alerts.kbPromptOf(tenant, id),
 		async recordTimeline(tenant, events) {
-			const write = deps.alerts
-				.recordTimeline(tenant, events)
-				.catch((error) => onError(error, "escalation timeline"))
-				.finally(() => timelineWrites.delete(write));
-			timelineWrites.add(write);
+			lane.push(() => deps.alerts.recordTimeline(tenant, events), "escalation timeline");
 		},
 	};
 
 	const followUps = createFollowUps({
 		threadsOf: (tenant, alertIds) => outbox.threadsToTell(db, tenant.schema, alertIds),
 		reply: deps.channels.slackReply,
-		async quiet() {
-			await engineLoop?.idle();
-			await outboxLoop?.idle();
-		},
+		lane,
 		onError,
 	});
 	const engine = createEngine({
@@ -306,6 +309,8 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 			clearInterval(sweeper);
 			await unsubscribe?.();
 			await Promise.all([engineLoop?.stop(), outboxLoop?.stop()]);
+			// What waited for the pages (timeline entries, follow-ups) is written before the worker goes.
+			await lane.idle();
 		},
 
 		async settled() {
@@ -314,8 +319,8 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 			for (let round = 0; round < 100; round++) {
 				await engineLoop?.idle();
 				await outboxLoop?.idle();
-				await Promise.all(timelineWrites);
-				await followUps.idle();
+				await Promise.all(redraws);
+				await lane.idle();
 				const now = clock.now();
 				const due = await Promise.all([nextDue(db, "escalation"), nextDue(db, "notification")]);
 				if (due.every((at) => !at || at > now)) return;

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { SlackMessage } from "../slack/index.ts";
 import type { TenantRef } from "../tenant/index.ts";
 import { createFollowUps, type PageThread } from "./follow-ups.ts";
+import { createQuietLane } from "./quiet-lane.ts";
 
 const tenant: TenantRef = { id: "t1", slug: "acme", schema: "tenant_acme" };
 const at = (second: number) => new Date(Date.UTC(2026, 10, 27, 10, 0, second));
@@ -14,6 +15,7 @@ function setUp(threads: PageThread[], options: { failOn?: string } = {}) {
 	let quiet = new Promise<void>((resolve) => {
 		open = resolve;
 	});
+	const lane = createQuietLane({ quiet: () => quiet, onError: (error) => errors.push((error as Error).message) });
 	const followUps = createFollowUps({
 		threadsOf: async (_tenant, alertIds) => threads.filter((t) => alertIds.includes(t.alertId)),
 		async reply(providerRef: string, _tenant: TenantRef, message: SlackMessage) {
@@ -22,11 +24,12 @@ function setUp(threads: PageThread[], options: { failOn?: string } = {}) {
 			if (providerRef === options.failOn) throw new Error("Slack chat.postMessage failed: ratelimited");
 			sent.push([providerRef, message.text]);
 		},
-		quiet: () => quiet,
+		lane,
 		onError: (error) => errors.push((error as Error).message),
 	});
 	return {
 		followUps,
+		lane,
 		sent,
 		errors,
 		openQuiet() {
@@ -38,7 +41,7 @@ function setUp(threads: PageThread[], options: { failOn?: string } = {}) {
 
 describe("escalation follow-ups", () => {
 	it("waits until no tier or page is in hand, then tells only the threads of pages queued before the move", async () => {
-		const { followUps, sent, openQuiet } = setUp([
+		const { followUps, lane, sent, openQuiet } = setUp([
 			{ alertId: "a1", providerRef: "D0ADA:1.0", createdAt: at(0) },
 			// Tier 2's own page, queued with the move: it hears nothing about itself.
 			{ alertId: "a1", providerRef: "D0BOB:2.0", createdAt: at(2) },
@@ -49,12 +52,12 @@ describe("escalation follow-ups", () => {
 		expect(sent).toEqual([]);
 
 		openQuiet();
-		await followUps.idle();
+		await lane.idle();
 		expect(sent).toEqual([["D0ADA:1.0", ":arrow_up: Not acknowledged yet: escalated to *Bob* (tier 2)."]]);
 	});
 
 	it("keeps each thread's news in order, and goes on past a reply that fails", async () => {
-		const { followUps, sent, errors, openQuiet } = setUp(
+		const { followUps, lane, sent, errors, openQuiet } = setUp(
 			[
 				{ alertId: "a1", providerRef: "D0ADA:1.0", createdAt: at(0) },
 				{ alertId: "a1", providerRef: "D0BOB:2.0", createdAt: at(2) },
@@ -68,7 +71,7 @@ describe("escalation follow-ups", () => {
 			{ alertId: "a1", at: at(2), tier: 2, pass: 1, members: ["Bob"], channels: [] },
 		]);
 		followUps.announce(tenant, [{ alertId: "a1", at: at(4), members: [], channels: ["C0OPS"] }]);
-		await followUps.idle();
+		await lane.idle();
 
 		const thread = (ref: string) => sent.filter(([r]) => r === ref).map(([, text]) => text);
 		expect(thread("D0ADA:1.0")).toEqual([
@@ -83,16 +86,17 @@ describe("escalation follow-ups", () => {
 
 	it("sends nothing when Slack is not configured", async () => {
 		let asked = false;
+		const lane = createQuietLane({ quiet: async () => {}, onError: () => {} });
 		const followUps = createFollowUps({
 			threadsOf: async () => {
 				asked = true;
 				return [];
 			},
-			quiet: async () => {},
+			lane,
 			onError: () => {},
 		});
 		followUps.announce(tenant, [{ alertId: "a1", at: at(2), tier: 2, pass: 1, members: ["Bob"], channels: [] }]);
-		await followUps.idle();
+		await lane.idle();
 		expect(asked).toBe(false);
 	});
 });

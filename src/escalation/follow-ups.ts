@@ -2,6 +2,7 @@ import { mapConcurrently } from "../platform/concurrency.ts";
 import { escalatedFollowUp, type SlackMessage } from "../slack/index.ts";
 import type { TenantRef } from "../tenant/index.ts";
 import type { EscalationMove } from "./engine.ts";
+import type { QuietLane } from "./quiet-lane.ts";
 
 /** A Slack message that went out for an alert: a thread that may hear news. */
 export interface PageThread {
@@ -17,49 +18,23 @@ export interface FollowUpsDeps {
 	threadsOf(tenant: TenantRef, alertIds: string[]): Promise<PageThread[]>;
 	/** Replies in a sent Slack page's thread (`channel:ts`); absent when Slack is not configured. */
 	reply?(providerRef: string, tenant: TenantRef, message: SlackMessage): Promise<void>;
-	/** Resolves once this process has no tier and no page in hand. */
-	quiet(): Promise<void>;
+	/** Where the news waits for the pages. */
+	lane: QuietLane;
 	onError(error: unknown, context: string): void;
 }
 
-/** Moves whose news go out between two looks at `quiet()`. */
-const MOVES_PER_ROUND = 50;
+/** Moves whose news go out as one task of the lane (between two looks at whether pages wait). */
+const MOVES_PER_TASK = 50;
 /** Threads replied to at once. */
 const THREADS_AT_ONCE = 16;
 
 /**
  * Tells the threads of an alert's earlier Slack pages where its escalation went ("escalated to Bob,
- * tier 2", "nobody acknowledged"). That is news, not a page: the replies go out, in order, when this
- * worker has no tier to fire and no page to send, so in an alert storm they never hold up a page.
- * News of an escalation acknowledged or resolved before it went out is dropped: it would be stale.
+ * tier 2", "nobody acknowledged"). That is news, not a page: the replies go out, in order, through the
+ * quiet lane, so in an alert storm they never hold up a page. News of an escalation acknowledged or
+ * resolved before it went out is dropped: it would be stale.
  */
 export function createFollowUps(deps: FollowUpsDeps) {
-	const waiting: { tenant: TenantRef; move: EscalationMove }[] = [];
-	let draining: Promise<void> | undefined;
-
-	function kick(): void {
-		if (draining || waiting.length === 0) return;
-		draining = drain()
-			.catch((error) => deps.onError(error, "slack escalation follow-up"))
-			.finally(() => {
-				draining = undefined;
-				kick();
-			});
-	}
-
-	async function drain(): Promise<void> {
-		while (waiting.length > 0) {
-			await deps.quiet();
-			const byTenant = new Map<string, { tenant: TenantRef; moves: EscalationMove[] }>();
-			for (const { tenant, move } of waiting.splice(0, MOVES_PER_ROUND)) {
-				const entry = byTenant.get(tenant.id) ?? { tenant, moves: [] };
-				entry.moves.push(move);
-				byTenant.set(tenant.id, entry);
-			}
-			for (const { tenant, moves } of byTenant.values()) await tell(tenant, moves);
-		}
-	}
-
 	/** Replies to every page of each move's alert sent before the move (its own pages hear nothing). */
 	async function tell(tenant: TenantRef, moves: EscalationMove[]): Promise<void> {
 		const threads = await deps.threadsOf(
@@ -88,12 +63,10 @@ export function createFollowUps(deps: FollowUpsDeps) {
 		/** Queues the news of escalations that moved on (after their commit). */
 		announce(tenant: TenantRef, moves: EscalationMove[]): void {
 			if (!deps.reply) return;
-			for (const move of moves) waiting.push({ tenant, move });
-			kick();
-		},
-		/** Resolves when nothing is waiting or being sent (tests). */
-		async idle(): Promise<void> {
-			while (draining) await draining;
+			for (let i = 0; i < moves.length; i += MOVES_PER_TASK) {
+				const chunk = moves.slice(i, i + MOVES_PER_TASK);
+				deps.lane.push(() => tell(tenant, chunk), "slack escalation follow-up");
+			}
 		},
 	};
 }

@@ -1,0 +1,51 @@
+/**
+ * Work that must not hold up a page: a worker's records (timeline entries) and news (thread
+ * follow-ups) wait here until the worker has no tier to fire and no page to send, then run one at
+ * a time, in order, looking again before each. In an alert storm the pages go out first and the
+ * records follow seconds later; at other times they run at once. Held in memory: a worker that dies
+ * loses what was still waiting, as it would lose a write in flight.
+ */
+export interface QuietLane {
+	/** Queues a task; its failure is reported as `context` and the lane goes on. */
+	push(task: () => Promise<void>, context: string): void;
+	/** Resolves when nothing is waiting or running (tests, shutdown). */
+	idle(): Promise<void>;
+}
+
+export function createQuietLane(deps: {
+	/** Resolves once this process has no tier and no page in hand. */
+	quiet(): Promise<void>;
+	onError(error: unknown, context: string): void;
+}): QuietLane {
+	const waiting: { task: () => Promise<void>; context: string }[] = [];
+	let draining: Promise<void> | undefined;
+
+	async function drain(): Promise<void> {
+		for (let next = waiting.shift(); next; next = waiting.shift()) {
+			const { task, context } = next;
+			await deps
+				.quiet()
+				.then(task)
+				.catch((error) => deps.onError(error, context));
+		}
+	}
+
+	function kick(): void {
+		if (draining || waiting.length === 0) return;
+		draining = drain().finally(() => {
+			draining = undefined;
+			// A task pushed while the last one finished has no drain yet.
+			kick();
+		});
+	}
+
+	return {
+		push(task, context) {
+			waiting.push({ task, context });
+			kick();
+		},
+		async idle() {
+			while (draining) await draining;
+		},
+	};
+}
