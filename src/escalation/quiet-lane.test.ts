@@ -33,6 +33,16 @@ describe("quiet lane", () => {
 		expect(looks).toBe(2);
 	});
 
+	it("runs a task that waited its longest even when the worker never goes quiet", async () => {
+		const ran: string[] = [];
+		const lane = createQuietLane({ quiet: () => new Promise(() => {}), onError: () => {}, maxWaitMs: 40 });
+		lane.push(async () => void ran.push("timeline"), "timeline");
+		await tick(10);
+		expect(ran).toEqual([]);
+		await lane.idle();
+		expect(ran).toEqual(["timeline"]);
+	});
+
 	it("reports a failing task with its context and goes on; a task pushed as the lane empties still runs", async () => {
 		const errors: string[] = [];
 		const ran: string[] = [];

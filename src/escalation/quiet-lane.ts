@@ -2,8 +2,9 @@
  * Work that must not hold up a page: a worker's records (timeline entries) and news (thread
  * follow-ups) wait here until the worker has no tier to fire and no page to send, then run one at
  * a time, in order, looking again before each. In an alert storm the pages go out first and the
- * records follow seconds later; at other times they run at once. Held in memory: a worker that dies
- * loses what was still waiting, as it would lose a write in flight.
+ * records follow seconds later; at other times they run at once. A task waits for quiet at most
+ * `maxWaitMs` after it was queued, so a worker that is never idle still writes its records (late).
+ * Held in memory: a worker that dies loses what was still waiting, as it would lose a write in flight.
  */
 export interface QuietLane {
 	/** Queues a task; its failure is reported as `context` and the lane goes on. */
@@ -16,15 +17,26 @@ export function createQuietLane(deps: {
 	/** Resolves once this process has no tier and no page in hand. */
 	quiet(): Promise<void>;
 	onError(error: unknown, context: string): void;
+	/** Longest a task waits for quiet, from when it was queued. Default 5 s. */
+	maxWaitMs?: number;
 }): QuietLane {
-	const waiting: { task: () => Promise<void>; context: string }[] = [];
+	const maxWaitMs = deps.maxWaitMs ?? 5000;
+	const waiting: { task: () => Promise<void>; context: string; queuedAt: number }[] = [];
+
+	/** Quiet, or the task's longest wait over, whichever comes first. */
+	function turnOf(queuedAt: number): Promise<void> {
+		let timer: NodeJS.Timeout | undefined;
+		const overdue = new Promise<void>((resolve) => {
+			timer = setTimeout(resolve, Math.max(0, queuedAt + maxWaitMs - Date.now()));
+		});
+		return Promise.race([deps.quiet(), overdue]).finally(() => clearTimeout(timer));
+	}
 	let draining: Promise<void> | undefined;
 
 	async function drain(): Promise<void> {
 		for (let next = waiting.shift(); next; next = waiting.shift()) {
-			const { task, context } = next;
-			await deps
-				.quiet()
+			const { task, context, queuedAt } = next;
+			await turnOf(queuedAt)
 				.then(task)
 				.catch((error) => deps.onError(error, context));
 		}
@@ -41,7 +53,7 @@ export function createQuietLane(deps: {
 
 	return {
 		push(task, context) {
-			waiting.push({ task, context });
+			waiting.push({ task, context, queuedAt: Date.now() });
 			kick();
 		},
 		async idle() {
