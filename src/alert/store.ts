@@ -39,6 +39,8 @@ type AlertTables = {
 		kb_incident_id: string | null;
 		kb_learned: Generated<boolean>;
 		raw: Json<unknown>;
+		/** Who opened it (its "created" timeline entry); null for alerts that have that entry stored. */
+		created_by: string | null;
 	};
 	alert_events: {
 		id: Generated<string>;
@@ -188,9 +190,9 @@ with input as (
 ),
 up as (
 	insert into ${s}.alerts as a (source, fingerprint, status, severity, title, description, labels, annotations,
-		starts_at, generator_url, occurrences, first_seen_at, last_seen_at, kb_incident_id, raw)
+		starts_at, generator_url, occurrences, first_seen_at, last_seen_at, kb_incident_id, raw, created_by)
 	select source, fingerprint, 'firing', severity, title, description, labels, annotations,
-		starts_at, generator_url, occurrences, seen_at, seen_at, kb_incident_id, raw
+		starts_at, generator_url, occurrences, seen_at, seen_at, kb_incident_id, raw, actor
 	from input order by fingerprint
 	on conflict (fingerprint) where status <> 'resolved' do update set
 		occurrences = a.occurrences + excluded.occurrences,
@@ -199,10 +201,6 @@ up as (
 		title = excluded.title, description = excluded.description,
 		annotations = excluded.annotations, raw = excluded.raw
 	returning a.id, a.fingerprint, a.severity, a.status, (a.xmax = 0) as inserted
-),
-created as (
-	insert into ${s}.alert_events (alert_id, at, type, actor)
-	select up.id, input.seen_at, 'created', input.actor from up join input using (fingerprint) where up.inserted
 )
 select * from up`;
 	upsertSql.set(schema, text);
@@ -421,14 +419,28 @@ export async function updateAlertStatus(
 	return alertFromRow(row);
 }
 
+/**
+ * An alert's timeline, oldest first. Its "created" entry is read from the alert row (first seen, by
+ * whom), unless the alert predates that and has the entry stored.
+ */
 export async function listEvents(db: Db, schema: string, alertId: string): Promise<AlertEvent[]> {
-	const rows = await tables(db, schema)
-		.selectFrom("alert_events")
-		.selectAll()
-		.where("alert_id", "=", alertId)
-		.orderBy("at")
-		.orderBy("id")
-		.execute();
+	const { rows } = await sql<{
+		id: string;
+		alert_id: string;
+		at: Date;
+		type: AlertEventType;
+		actor: string | null;
+		details: unknown;
+	}>`
+		select a.id, a.id as alert_id, a.first_seen_at as at, 'created' as type, a.created_by as actor,
+			'{}'::jsonb as details, 0 as rank
+		from ${sql.id(schema, "alerts")} a
+		where a.id = ${alertId} and a.created_by is not null
+		union all
+		select e.id, e.alert_id, e.at, e.type, e.actor, e.details, 1 as rank
+		from ${sql.id(schema, "alert_events")} e
+		where e.alert_id = ${alertId}
+		order by at, rank, id`.execute(db);
 	return rows.map((row) => ({
 		id: row.id,
 		alertId: row.alert_id,

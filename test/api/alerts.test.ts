@@ -89,6 +89,12 @@ describe(`alert lifecycle API (${backendName})`, () => {
 		]);
 		const detail = await app.request("GET", `/api/v1/alerts/${id}`, { key: readonly });
 		expect(detail.body.timeline.map((e: { type: string }) => e.type)).toEqual(["created", "acknowledged"]);
+		// Who opened it and when, read from the alert row (no event row is written for it).
+		expect(detail.body.timeline[0]).toMatchObject({
+			type: "created",
+			at: detail.body.alert.firstSeenAt,
+			actor: expect.stringMatching(/^source:generic:/),
+		});
 	});
 
 	it("resolves with notes; acknowledging a resolved alert is 409", async () => {
