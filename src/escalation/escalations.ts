@@ -100,6 +100,8 @@ const BATCH = 200;
  * when the lease runs out.
  */
 const ESCALATION_LEASE_MS = 5000;
+/** How long a stopping worker goes on writing what waited for the pages. */
+const STOP_FLUSH_MS = 10_000;
 /** How often every worker runs the auditor of lost starts. */
 const SWEEP_EVERY_MS = 30_000;
 
@@ -309,8 +311,11 @@ export function createEscalationService(deps: EscalationServiceDeps): Escalation
 			clearInterval(sweeper);
 			await unsubscribe?.();
 			await Promise.all([engineLoop?.stop(), outboxLoop?.stop()]);
-			// What waited for the pages (timeline entries, follow-ups) is written before the worker goes.
-			await lane.idle();
+			// What waited for the pages (timeline entries, follow-ups) is written before the worker goes,
+			// for as long as a stop may take: a Slack that does not answer must not hold up a deploy.
+			if (!(await lane.drained(STOP_FLUSH_MS))) {
+				onError(new Error("timeline entries and thread follow-ups still waiting were dropped"), "escalation stop");
+			}
 		},
 
 		async settled() {

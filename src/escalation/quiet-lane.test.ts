@@ -43,6 +43,14 @@ describe("quiet lane", () => {
 		expect(ran).toEqual(["timeline"]);
 	});
 
+	it("tells a stopping worker whether the lane emptied within its time", async () => {
+		const lane = createQuietLane({ quiet: async () => {}, onError: () => {} });
+		lane.push(async () => void (await tick(10)), "quick");
+		expect(await lane.drained(1000)).toBe(true);
+		lane.push(() => new Promise<void>(() => {}), "stuck: Slack never answers");
+		expect(await lane.drained(30)).toBe(false);
+	});
+
 	it("reports a failing task with its context and goes on; a task pushed as the lane empties still runs", async () => {
 		const errors: string[] = [];
 		const ran: string[] = [];

@@ -9,8 +9,10 @@
 export interface QuietLane {
 	/** Queues a task; its failure is reported as `context` and the lane goes on. */
 	push(task: () => Promise<void>, context: string): void;
-	/** Resolves when nothing is waiting or running (tests, shutdown). */
+	/** Resolves when nothing is waiting or running (tests). */
 	idle(): Promise<void>;
+	/** Like idle(), but gives up after `withinMs`: true when the lane emptied (shutdown). */
+	drained(withinMs: number): Promise<boolean>;
 }
 
 export function createQuietLane(deps: {
@@ -22,6 +24,7 @@ export function createQuietLane(deps: {
 }): QuietLane {
 	const maxWaitMs = deps.maxWaitMs ?? 5000;
 	const waiting: { task: () => Promise<void>; context: string; queuedAt: number }[] = [];
+	let draining: Promise<void> | undefined;
 
 	/** Quiet, or the task's longest wait over, whichever comes first. */
 	function turnOf(queuedAt: number): Promise<void> {
@@ -31,7 +34,6 @@ export function createQuietLane(deps: {
 		});
 		return Promise.race([deps.quiet(), overdue]).finally(() => clearTimeout(timer));
 	}
-	let draining: Promise<void> | undefined;
 
 	async function drain(): Promise<void> {
 		for (let next = waiting.shift(); next; next = waiting.shift()) {
@@ -40,6 +42,10 @@ export function createQuietLane(deps: {
 				.then(task)
 				.catch((error) => deps.onError(error, context));
 		}
+	}
+
+	async function idle(): Promise<void> {
+		while (draining) await draining;
 	}
 
 	function kick(): void {
@@ -56,8 +62,13 @@ export function createQuietLane(deps: {
 			waiting.push({ task, context, queuedAt: Date.now() });
 			kick();
 		},
-		async idle() {
-			while (draining) await draining;
+		idle,
+		async drained(withinMs) {
+			let timer: NodeJS.Timeout | undefined;
+			const timeUp = new Promise<boolean>((resolve) => {
+				timer = setTimeout(() => resolve(false), withinMs);
+			});
+			return Promise.race([idle().then(() => true), timeUp]).finally(() => clearTimeout(timer));
 		},
 	};
 }
