@@ -226,9 +226,12 @@ export function createEngine(deps: EngineDeps) {
 		const resolve = deps.resolverFor(tenant);
 		const rules = async (memberIds: string[]) => {
 			const known = await membersOf(memberIds);
-			return new Map(
-				memberIds.flatMap((id) => (known.has(id) ? [[id, known.get(id)!.notificationRules] as const] : [])),
-			);
+			const byMember = new Map<string, Member["notificationRules"]>();
+			for (const id of memberIds) {
+				const member = known.get(id);
+				if (member) byMember.set(id, member.notificationRules);
+			}
+			return byMember;
 		};
 		const planned = await Promise.all(
 			firing.map(async (escalation) => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { SlackMessage } from "../slack/index.ts";
 import type { TenantRef } from "../tenant/index.ts";
-import { createFollowUps, type PageThread } from "./follow-ups.ts";
+import { createFollowUps } from "./follow-ups.ts";
+import type { PageThread } from "./outbox-store.ts";
 import { createQuietLane } from "./quiet-lane.ts";
 
 const tenant: TenantRef = { id: "t1", slug: "acme", schema: "tenant_acme" };

@@ -2,16 +2,8 @@ import { mapConcurrently } from "../platform/concurrency.ts";
 import { escalatedFollowUp, type SlackMessage } from "../slack/index.ts";
 import type { TenantRef } from "../tenant/index.ts";
 import type { EscalationMove } from "./engine.ts";
+import type { PageThread } from "./outbox-store.ts";
 import type { QuietLane } from "./quiet-lane.ts";
-
-/** A Slack message that went out for an alert: a thread that may hear news. */
-export interface PageThread {
-	alertId: string;
-	/** `channel:ts` */
-	providerRef: string;
-	/** When its page was queued. */
-	createdAt: Date;
-}
 
 export interface FollowUpsDeps {
 	/** The sent Slack pages of these alerts whose escalation goes on or ran out (not acknowledged, not resolved). */

@@ -1,7 +1,6 @@
 import { sql } from "kysely";
 import type { Db } from "../platform/db/index.ts";
 import type { NotificationAlert } from "./channels.ts";
-import type { PageThread } from "./follow-ups.ts";
 import type { PersonChannel } from "./types.ts";
 
 export type NotificationChannel = PersonChannel | "slack_channel";
@@ -209,6 +208,15 @@ export async function sentSlackPagesOf(db: Db, schema: string, alertIds: string[
 			and provider_ref is not null
 		order by created_at`.execute(db);
 	return rows.map(notificationFromRow);
+}
+
+/** A Slack message that went out for an alert: a thread that may hear news. */
+export interface PageThread {
+	alertId: string;
+	/** `channel:ts` */
+	providerRef: string;
+	/** When its page was queued. */
+	createdAt: Date;
 }
 
 /**

@@ -88,8 +88,8 @@ export function lazySlackClient(options: {
 }
 
 export function createSlackWeb(options: { apiUrl: string; timeoutMs: number }): SlackWeb {
-	const client = lazySlackClient({ apiUrl: options.apiUrl, timeoutMs: options.timeoutMs, retries: 1 });
-	const slack = async () => (await client()).client;
+	const slackClient = lazySlackClient({ apiUrl: options.apiUrl, timeoutMs: options.timeoutMs, retries: 1 });
+	const slack = async () => (await slackClient()).client;
 	return {
 		async post(token, channel, message, threadTs) {
 			const result = await (await slack()).chat.postMessage({
