@@ -13,12 +13,16 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import { Redis } from "ioredis";
 import {
+	cpuSeconds,
+	machineCpuSeconds,
 	peakRssMiB,
+	postgresCpuSeconds,
+	processCpuSeconds,
 	productionEnv,
 	productionNodeFlags,
 	reachable,
@@ -111,7 +115,12 @@ interface Measured {
 	p50_ms: number;
 	p99_ms: number;
 	errors: number;
+	/** CPU per 1,000 alerts, in ms: the server under load, PostgreSQL, Redis, the load generator. */
+	cpu: { server: number; postgres: number; redis: number; autocannon: number; machineCores: number };
 }
+
+/** The pid of the server a scenario loads, by its URL's port. */
+const serverPids = new Map<number, number>();
 
 async function load(
 	name: string,
@@ -120,6 +129,10 @@ async function load(
 	alertsPerRequest: number,
 	body: () => string,
 ): Promise<Measured> {
+	const server = serverPids.get(Number(new URL(url).port));
+	const before = { server: cpuSeconds(server), ...sharedCpu(), postgresByPid: postgresCpuSeconds() };
+	const machine = machineCpuSeconds();
+	const started = Date.now();
 	const result = await autocannon({
 		url,
 		method: "POST",
@@ -128,19 +141,53 @@ async function load(
 		headers: { "content-type": "application/json", ...headers },
 		requests: [{ setupRequest: (request) => ({ ...request, body: body() }) }],
 	});
+	const after = { server: cpuSeconds(server), ...sharedCpu() };
+	const machineAfter = machineCpuSeconds();
 	const ok = result.requests.total - result.non2xx;
+	const perThousand = (seconds: number) => Math.round((seconds * 1e7) / Math.max(1, ok * alertsPerRequest)) / 10;
 	const measured = {
 		alerts_per_s: Math.round((ok * alertsPerRequest) / (result.duration || durationS)),
 		requests_per_s: Math.round(ok / (result.duration || durationS)),
 		p50_ms: result.latency.p50,
 		p99_ms: result.latency.p99,
 		errors: result.errors + result.timeouts + result.non2xx,
+		cpu: {
+			server: perThousand(after.server - before.server),
+			postgres: perThousand(cpuSince(before.postgresByPid, postgresCpuSeconds())),
+			redis: perThousand(after.redis - before.redis),
+			autocannon: perThousand(after.autocannon - before.autocannon),
+			machineCores: Math.round(((machineAfter.busy - machine.busy) / ((Date.now() - started) / 1000)) * 100) / 100,
+		},
 	};
+	const cpu = measured.cpu;
 	console.log(
 		`  ${name.padEnd(34)} ${String(measured.alerts_per_s).padStart(8)} alerts/s  ` +
-			`p50 ${measured.p50_ms} ms  p99 ${measured.p99_ms} ms${measured.errors ? `  ERRORS ${measured.errors}` : ""}`,
+			`p50 ${measured.p50_ms} ms  p99 ${measured.p99_ms} ms${measured.errors ? `  ERRORS ${measured.errors}` : ""}\n` +
+			`  ${"".padEnd(34)} CPU ms per 1,000 alerts: server ${cpu.server}, PostgreSQL ${cpu.postgres}, ` +
+			`Redis ${cpu.redis}, autocannon ${cpu.autocannon}; ${cpu.machineCores} of ${cpuCount} cores busy`,
 	);
 	return measured;
+}
+
+const cpuCount = availableParallelism();
+
+/**
+ * CPU seconds used between two readings by pid: a backend that started since counts from zero, one
+ * that ended since is left out (pools open and close connections between scenarios).
+ */
+function cpuSince(before: Map<number, number>, after: Map<number, number>): number {
+	let used = 0;
+	for (const [pid, seconds] of after) used += seconds - (before.get(pid) ?? 0);
+	return used;
+}
+
+/** CPU seconds so far of the processes every scenario shares: Redis's and this one's. */
+function sharedCpu(): { redis: number; autocannon: number } {
+	const usage = process.cpuUsage();
+	return {
+		redis: [...processCpuSeconds("redis-server").values()].reduce((sum, s) => sum + s, 0),
+		autocannon: (usage.user + usage.system) / 1e6,
+	};
 }
 
 let stopping = false;
@@ -183,8 +230,9 @@ async function main(): Promise<void> {
 			OPSWATCH_LOG_LEVEL: "warn",
 		},
 	);
+	serverPids.set(opswatchPort, opswatch.pid!);
 	const baselinePort = await freePort();
-	start(process.execPath, [
+	const baselineServer = start(process.execPath, [
 		"--import",
 		"tsx",
 		"bench/baseline-server.ts",
@@ -192,6 +240,7 @@ async function main(): Promise<void> {
 		scratch.url,
 		String(poolSize),
 	]);
+	serverPids.set(baselinePort, baselineServer.pid!);
 	const base = `http://127.0.0.1:${opswatchPort}`;
 	await waitFor(`${base}/readyz`);
 
@@ -261,6 +310,11 @@ async function main(): Promise<void> {
 		single_p50_ms: opswatchSingle.p50_ms,
 		baseline_single_p99_ms: baselineSingle.p99_ms,
 		rss_mib: rssMiB,
+		// CPU per 1,000 alerts of the 50-alert scenarios, to see which process a ratio is made of.
+		batched_server_cpu_ms_per_1k: opswatchBatched.cpu.server,
+		batched_postgres_cpu_ms_per_1k: opswatchBatched.cpu.postgres,
+		baseline_batched_server_cpu_ms_per_1k: baselineBatched.cpu.server,
+		baseline_batched_postgres_cpu_ms_per_1k: baselineBatched.cpu.postgres,
 		errors: [baselineSingle, opswatchSingle, baselineBatched, opswatchBatched, opswatchDedup, bareParse].reduce(
 			(sum, m) => sum + m.errors,
 			0,
@@ -298,12 +352,13 @@ async function measureAlertmanager(): Promise<Measured> {
 	const dir = mkdtempSync(join(tmpdir(), "bench-alertmanager-"));
 	cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
 	writeFileSync(join(dir, "alertmanager.yml"), "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n");
-	start(alertmanagerBinary, [
+	const alertmanager = start(alertmanagerBinary, [
 		`--config.file=${join(dir, "alertmanager.yml")}`,
 		`--storage.path=${dir}`,
 		`--web.listen-address=127.0.0.1:${port}`,
 		"--cluster.listen-address=",
 	]);
+	serverPids.set(port, alertmanager.pid!);
 	await waitFor(`http://127.0.0.1:${port}/-/ready`);
 	const alerts = () =>
 		JSON.stringify(

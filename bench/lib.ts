@@ -117,12 +117,15 @@ export function cpuSeconds(pid: number | undefined): number {
  * CPU time used so far by each PostgreSQL process on this machine (server and backends), in seconds,
  * by pid: backends come and go with connections, so a sum over time needs each one's own readings.
  */
-export function postgresCpuSeconds(): Map<number, number> {
+export const postgresCpuSeconds = () => processCpuSeconds("postgres");
+
+/** CPU time used so far by each process on this machine whose command is `comm`, in seconds, by pid. */
+export function processCpuSeconds(comm: string): Map<number, number> {
 	const used = new Map<number, number>();
 	for (const pid of readdirSync("/proc")) {
 		if (!/^\d+$/.test(pid)) continue;
 		try {
-			if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "postgres") continue;
+			if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== comm) continue;
 		} catch {
 			continue;
 		}
