@@ -18,8 +18,8 @@
  * - runs: a small warm-up (JIT, pools), the clean run (both workers throughout), then the fault run
  *   (fresh tenant): one worker is killed with SIGKILL 3 s after the ingest finished, mid-way through
  *   the tiers, and restarted 5 s later (BENCH_RESTART_AFTER_MS=0: not restarted). Each worker reaches
- *   the fake at a URL of its own; from half a second before the kill, the fake keeps Slack's answers
- *   from the victim, and the kill waits until at least one page was posted but not answered:
+ *   the fake at a URL of its own; from half a second before the kill, the fake keeps the answers to
+ *   the victim's posts, and the kill waits until at least one page was posted but not answered:
  *   the worker dies with pages sent but not marked sent (BENCH_HOLD=0: no holding). Sends the killed
  *   worker had claimed come due again when their 15 s lease ends: the fault run's lateness shows it.
  * - the peer in the same run is the clean run: the fault run's figures are also given as ratios to it.
@@ -67,7 +67,8 @@ const warmUpWaitMs = 20_000;
 const killAfterMs = 3000;
 /**
  * Each worker reaches the fake Slack at a base URL of its own. From holdLeadMs before the kill, the
- * fake still carries out the victim's calls (it records the messages) but withholds the answers, and
+ * fake still carries out the victim's posts (it records the messages) but withholds their answers
+ * (its other calls, such as a DM's conversations.open, are answered), and
  * the kill waits (up to killLatestMs after the ingest) until at least one
  * posted message went unanswered: the worker surely dies with pages posted but not marked sent,
  * which the outbox must reconcile instead of sending again. BENCH_HOLD=0 kills without holding.
@@ -919,7 +920,7 @@ async function main(): Promise<number> {
 	row("machine cores busy", clean.cpu.machineCores, fault.cpu.machineCores);
 	console.log(
 		`  fault run: SIGKILL ${victim.name} at +${fault.killedAtMs} ms after the ingest, ` +
-			`${fault.unanswered} of its pages posted but unanswered (${fault.unansweredAtKill} of them answered by the fake before the kill)` +
+			`${fault.unanswered} of its pages posted but unanswered (${fault.unansweredAtKill} of them recorded by the fake before the kill, the rest still on the wire)` +
 			(fault.restartedAtMs !== undefined ? `, restarted at +${fault.restartedAtMs} ms` : ", not restarted") +
 			`; its p99 lateness is ${results.fault_to_clean_lateness_p99_ratio} × the clean run's`,
 	);

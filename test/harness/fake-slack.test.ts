@@ -16,7 +16,7 @@ const post = (base: string, channel: string): Promise<Response> =>
 	});
 
 describe("fake Slack, one client's answers withheld", () => {
-	it("records the held client's posts without answering them, answers other clients, and drops held answers on release", async () => {
+	it("records the held client's posts without answering them, answers other clients and calls, and drops held answers on release", async () => {
 		const answered = await post(slack.urlFor("worker-2"), "D0ONE");
 		expect(await answered.json()).toMatchObject({ ok: true, channel: "D0ONE" });
 
@@ -24,8 +24,14 @@ describe("fake Slack, one client's answers withheld", () => {
 		const held = post(slack.urlFor("worker-1"), "D0TWO");
 		await slack.expectMessage({ to: "D0TWO" });
 		expect(slack.unansweredPosts("worker-1")).toBe(1);
-		// Another client is answered meanwhile.
+		// Another client is answered meanwhile, and so are the held client's calls other than posts.
 		expect(await (await post(slack.url, "D0THREE")).json()).toMatchObject({ ok: true });
+		const opened = await fetch(`${slack.urlFor("worker-1")}conversations.open`, {
+			method: "POST",
+			headers: { authorization: "Bearer xoxb-test", "content-type": "application/json" },
+			body: JSON.stringify({ users: "U0ALICE" }),
+		});
+		expect(await opened.json()).toMatchObject({ ok: true, channel: { id: expect.any(String) } });
 
 		slack.releaseAnswers("worker-1");
 		await expect(held).rejects.toThrow();

@@ -59,8 +59,10 @@ export interface FakeSlack {
 	 */
 	urlFor(client: string): string;
 	/**
-	 * From now on, calls from `client` are carried out (messages are recorded) but their answers are
-	 * withheld: the client sent a page and never heard back, as when it dies mid-call.
+	 * From now on, `client`'s posts (`chat.postMessage`) are carried out (messages are recorded) but
+	 * their answers are withheld: the client sent a page and never heard back, as when it dies
+	 * mid-call. Its other calls (a DM's `conversations.open`, say) are answered, so it gets as far
+	 * as posting.
 	 */
 	holdAnswers(client: string): void;
 	/** `chat.postMessage` calls from `client` that succeeded while its answers were withheld (also after release). */
@@ -248,8 +250,8 @@ export async function startFakeSlack(options: { token: string }): Promise<FakeSl
 		const method = apiAt >= 0 ? path.slice(apiAt + "/api/".length) : "";
 		const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
 			const hold = holds.get(client);
-			if (hold?.holding) {
-				if (method === "chat.postMessage" && (body as { ok?: unknown }).ok === true) hold.posts++;
+			if (hold?.holding && method === "chat.postMessage") {
+				if ((body as { ok?: unknown }).ok === true) hold.posts++;
 				hold.responses.push(res);
 				return;
 			}
