@@ -199,14 +199,18 @@ export async function recentSends(
 	return rows.map((row) => row.sent_at);
 }
 
+/** Notifications `n` that are Slack messages (DMs and channel posts) sent for one of these alerts. */
+const sentSlackMessagesOf = (alertIds: string[]) => sql`
+	n.alert_id = any(${alertIds}::uuid[]) and n.channel in ('slack_dm', 'slack_channel') and n.status = 'sent'
+		and n.provider_ref is not null`;
+
 /** An alert's Slack messages that went out (DMs and channel posts), to update when the alert changes. */
 export async function sentSlackPagesOf(db: Db, schema: string, alertIds: string[]): Promise<Notification[]> {
 	if (alertIds.length === 0) return [];
 	const { rows } = await sql<NotificationRow>`
-		select * from ${notifications(schema)}
-		where alert_id = any(${alertIds}::uuid[]) and channel in ('slack_dm', 'slack_channel') and status = 'sent'
-			and provider_ref is not null
-		order by created_at`.execute(db);
+		select n.* from ${notifications(schema)} n
+		where ${sentSlackMessagesOf(alertIds)}
+		order by n.created_at`.execute(db);
 	return rows.map(notificationFromRow);
 }
 
@@ -228,8 +232,7 @@ export async function threadsToTell(db: Db, schema: string, alertIds: string[]):
 	const { rows } = await sql<{ alert_id: string; provider_ref: string; created_at: Date }>`
 		select n.alert_id, n.provider_ref, n.created_at from ${notifications(schema)} n
 		join ${sql.id(schema, "escalations")} e on e.id = n.escalation_id
-		where n.alert_id = any(${alertIds}::uuid[]) and n.channel in ('slack_dm', 'slack_channel') and n.status = 'sent'
-			and n.provider_ref is not null and e.status in ('active', 'exhausted')
+		where ${sentSlackMessagesOf(alertIds)} and e.status in ('active', 'exhausted')
 		order by n.created_at, n.id`.execute(db);
 	return rows.map((row) => ({ alertId: row.alert_id, providerRef: row.provider_ref, createdAt: row.created_at }));
 }
