@@ -45,7 +45,10 @@ export const alertDto = z
 		generatorUrl: z.string().nullable(),
 		occurrences: z.number().int(),
 		firstSeenAt: dateTime,
-		lastSeenAt: dateTime,
+		lastSeenAt: z.string().meta({
+			format: "date-time",
+			description: "When the alert was last received; repeats move it once it is a second behind",
+		}),
 		acknowledgedAt: dateTime.nullable(),
 		acknowledgedBy: z.string().nullable(),
 		resolvedAt: dateTime.nullable(),
