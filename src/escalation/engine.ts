@@ -277,6 +277,8 @@ export function createEngine(deps: EngineDeps) {
 			} satisfies escalations.Move,
 		}));
 
+		// Inbox pages due now are delivered by being written: the transaction says which it wrote.
+		let deliveredByWriting: NewNotification[] = [];
 		const fired = await retrySerializable(() =>
 			db.transaction().execute(async (trx) => {
 				const held = await stillLeased(
@@ -295,6 +297,8 @@ export function createEngine(deps: EngineDeps) {
 				const rows = done.flatMap((w) => w.rows);
 				await assignAckCodes(trx, tenant, rows);
 				const queued = await outbox.insertNotifications(trx, tenant.schema, rows, now);
+				const sentIds = new Set(queued.filter((n) => n.status === "sent").map((n) => n.id));
+				deliveredByWriting = rows.filter((row) => sentIds.has(row.id));
 				await setTimers(trx, [
 					...queued
 						.filter((n) => n.status === "pending")
@@ -350,10 +354,10 @@ export function createEngine(deps: EngineDeps) {
 				w.action.kind === "tier" ? "escalation tier fired" : "escalation exhausted",
 			);
 		}
+		for (const n of deliveredByWriting) metrics.notified(tenant, n.channel, "sent");
 		await alerts
-			.recordTimeline(
-				tenant,
-				fired.map((w) => ({
+			.recordTimeline(tenant, [
+				...fired.map((w) => ({
 					alertId: w.escalation.alertId,
 					type: "escalated" as const,
 					at: now,
@@ -367,7 +371,8 @@ export function createEngine(deps: EngineDeps) {
 								}
 							: { policy: w.escalation.policy.name, exhausted: true, steps: w.notes },
 				})),
-			)
+				...deliveredByWriting.map((n) => outbox.notifiedEntry(n, now)),
+			])
 			.catch((error) => deps.onError(error, "escalation timeline"));
 	}
 

@@ -47,6 +47,27 @@ export type NewNotification = Pick<
 	| "scheduledAt"
 >;
 
+/** The "notified" timeline entry of a page delivered at `at`, one of a bundle of `bundleSize`. */
+export function notifiedEntry(
+	n: Pick<Notification, "alertId" | "memberId" | "attempt" | "tier" | "channel" | "destination">,
+	at: Date,
+	bundleSize = 1,
+) {
+	return {
+		alertId: n.alertId,
+		type: "notified" as const,
+		at,
+		details: {
+			channel: n.channel,
+			memberId: n.memberId,
+			pass: n.attempt + 1,
+			tier: n.tier + 1,
+			...(n.channel === "slack_channel" && { slackChannel: n.destination }),
+			...(bundleSize > 1 && { bundledWith: bundleSize - 1 }),
+		},
+	};
+}
+
 interface NotificationRow {
 	id: string;
 	idempotency_key: string;

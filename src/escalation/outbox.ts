@@ -85,19 +85,7 @@ export function createOutbox(deps: OutboxDeps) {
 		const events = deliveries.flatMap(({ sent }) =>
 			sent.map((n) => {
 				metrics.notified(tenant, n.channel, "sent");
-				return {
-					alertId: n.alertId,
-					type: "notified" as const,
-					at: now,
-					details: {
-						channel: n.channel,
-						memberId: n.memberId,
-						pass: n.attempt + 1,
-						tier: n.tier + 1,
-						...(n.channel === "slack_channel" && { slackChannel: n.destination }),
-						...(sent.length > 1 && { bundledWith: sent.length - 1 }),
-					},
-				};
+				return outbox.notifiedEntry(n, now, sent.length);
 			}),
 		);
 		await deps.alerts.recordTimeline(tenant, events).catch((error) => deps.onError(error, "notification timeline"));

@@ -278,6 +278,13 @@ describe(`starting and stopping escalations (${backendName})`, () => {
 		const alertId = fired.body.alerts[0].alertId;
 		await settled();
 		expect(await notificationsOf(alertId)).toMatchObject([{ channel: "inbox", status: "sent", tier: 1 }]);
+		// An inbox page is delivered by being written, and says so on the timeline and in the metrics.
+		const { timeline } = (await call("GET", `/api/v1/alerts/${alertId}`)).body;
+		expect(timeline.filter((e: any) => e.type === "notified").map((e: any) => e.details)).toEqual([
+			{ channel: "inbox", memberId: ids.ada, pass: 1, tier: 1 },
+		]);
+		const metrics = (await app.request("GET", "/metrics")).text;
+		expect(metrics).toContain(`opswatch_notifications_total{tenant="${tenant.slug}",channel="inbox",outcome="sent"} 1`);
 		expect((await call("POST", "/api/v1/webhooks/generic", { ...alert, status: "resolved" })).status).toBe(200);
 		clock.advance("10m");
 		await settled();
