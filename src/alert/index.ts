@@ -29,6 +29,7 @@ export {
 	alertStatuses,
 	type IncomingAlert,
 	labelMap,
+	labelText,
 	MAX_LABEL_BYTES,
 	rfc3339,
 	type Severity,

@@ -21,7 +21,7 @@
  * `providerType`, `firingStartTime`, enrichments…) are accepted and kept in the raw payload.
  */
 import { z } from "zod";
-import { type IncomingAlert, labelMap, MAX_LABEL_BYTES, rfc3339, type Severity } from "../alert/index.ts";
+import { type IncomingAlert, labelText, MAX_LABEL_BYTES, rfc3339, type Severity } from "../alert/index.ts";
 import { alertArray } from "./one-or-many.ts";
 
 /** The longest description or message accepted, in UTF-8 bytes (64 KiB). */
@@ -41,7 +41,7 @@ const longText = () =>
 		});
 
 /** A label value as Keep may hold it: scalars are accepted (and stringified when mapped), structures are not. */
-const keepLabelValue = z.union([labelMap.valueType, z.number(), z.boolean(), z.null()], {
+const keepLabelValue = z.union([labelText, z.number(), z.boolean(), z.null()], {
 	error: (issue) =>
 		issue.code === "invalid_union"
 			? "label values must be strings, numbers, booleans or null, not nested objects or arrays"
@@ -58,8 +58,8 @@ export const keepAlert = z
 		status: z.enum(keepStatuses),
 		severity: z.enum(keepSeverities).nullish(),
 		lastReceived: rfc3339.nullish(),
-		environment: labelMap.valueType.nullish(),
-		service: labelMap.valueType.nullish(),
+		environment: labelText.nullish(),
+		service: labelText.nullish(),
 		source: z
 			.array(text())
 			.refine((sources) => Buffer.byteLength(sources.join(",")) <= MAX_LABEL_BYTES, {
@@ -69,7 +69,7 @@ export const keepAlert = z
 		message: longText().nullish(),
 		description: longText().nullish(),
 		url: z.string().max(8192).nullish(),
-		labels: z.record(labelMap.keyType, keepLabelValue).nullish(),
+		labels: z.record(labelText, keepLabelValue).nullish(),
 		fingerprint: z.string().min(1).max(256).nullish(),
 		pushed: z.boolean().nullish(),
 		event_id: z.string().nullish(),

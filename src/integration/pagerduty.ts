@@ -30,7 +30,7 @@
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { type IncomingAlert, labelMap, rfc3339, type Severity } from "../alert/index.ts";
+import { type IncomingAlert, labelText, rfc3339, type Severity } from "../alert/index.ts";
 
 export const pagerDutyActions = ["trigger", "acknowledge", "resolve"] as const;
 export const pagerDutySeverities = ["critical", "error", "warning", "info"] as const;
@@ -43,12 +43,12 @@ const dedupKey = z.string().min(1).max(255);
 export const pagerDutyPayload = z.looseObject(
 	{
 		summary: text().min(1).max(1024),
-		source: labelMap.valueType.min(1),
+		source: labelText.min(1),
 		severity: z.enum(pagerDutySeverities),
 		timestamp: rfc3339.optional(),
-		component: labelMap.valueType.optional(),
-		group: labelMap.valueType.optional(),
-		class: labelMap.valueType.optional(),
+		component: labelText.optional(),
+		group: labelText.optional(),
+		class: labelText.optional(),
 		custom_details: z.record(z.string(), z.unknown()).optional(),
 	},
 	{
@@ -124,7 +124,7 @@ function annotationsOf(details: Record<string, unknown> | undefined): Record<str
 	for (const [key, value] of Object.entries(details ?? {})) {
 		if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") continue;
 		const text = String(value);
-		if (labelMap.keyType.safeParse(key).success && labelMap.valueType.safeParse(text).success) {
+		if (labelText.safeParse(key).success && labelText.safeParse(text).success) {
 			annotations[key] = text;
 		}
 	}
