@@ -162,7 +162,7 @@ async function load(
 	const cpu = measured.cpu;
 	console.log(
 		`  ${name.padEnd(34)} ${String(measured.alerts_per_s).padStart(8)} alerts/s  ` +
-			`p50 ${measured.p50_ms} ms  p99 ${measured.p99_ms} ms${measured.errors ? `  ERRORS ${measured.errors}` : ""}\n` +
+			`p50 ${measured.p50_ms} ms  p99 ${measured.p99_ms} ms${measured.errors ? `  ERRORS ${measured.errors} (${errorKinds(result)})` : ""}\n` +
 			`  ${"".padEnd(34)} CPU ms per 1,000 alerts: server ${cpu.server}, PostgreSQL ${cpu.postgres}, ` +
 			`Redis ${cpu.redis}, autocannon ${cpu.autocannon}; ${cpu.machineCores} of ${cpuCount} cores busy`,
 	);
@@ -170,6 +170,18 @@ async function load(
 }
 
 const cpuCount = availableParallelism();
+
+/** What a scenario's errors were: answers by status code, connection errors, timeouts. */
+function errorKinds(result: autocannon.Result): string {
+	const statuses = Object.entries(result.statusCodeStats ?? {})
+		.filter(([code]) => !code.startsWith("2"))
+		.map(([code, { count }]) => `${count} × ${code}`);
+	return [
+		...statuses,
+		...(result.errors ? [`${result.errors} connection errors`] : []),
+		...(result.timeouts ? [`${result.timeouts} timeouts`] : []),
+	].join(", ");
+}
 
 /**
  * CPU seconds used between two readings by pid: a backend that started since counts from zero, one
