@@ -41,8 +41,17 @@ export function createAlertMetrics(registry: Registry): AlertMetrics {
 	});
 	return {
 		record(tenant, alerts, results, seconds) {
-			for (const alert of alerts) {
-				received.inc({ source: alert.incoming.source, severity: alert.severity, tenant: tenant.slug });
+			// One increment per source and severity, not per alert: prom-client hashes the labels on
+			// every call, and a storm's payloads carry dozens of alerts of the same kind.
+			const counts = new Map<string, { source: string; severity: string; n: number }>();
+			for (const { incoming, severity } of alerts) {
+				const kind = `${incoming.source}\u0000${severity}`;
+				const seen = counts.get(kind);
+				if (seen) seen.n++;
+				else counts.set(kind, { source: incoming.source, severity, n: 1 });
+			}
+			for (const { source, severity, n } of counts.values()) {
+				received.inc({ source, severity, tenant: tenant.slug }, n);
 			}
 			const repeats = results.filter((r) => r.outcome === "deduplicated").length;
 			if (repeats > 0) deduplicated.inc({ tenant: tenant.slug }, repeats);

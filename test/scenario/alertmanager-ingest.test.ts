@@ -82,6 +82,13 @@ function lifecycle(describeName: string, env: () => Record<string, string>, brea
 			// Only the critical one pages.
 			expect(h.escalation.started.map((s) => s.alertId)).toEqual([b.id]);
 
+			// What Prometheus sees: the group's alerts by source and severity.
+			const metrics = (await h.app.request("GET", "/metrics")).text;
+			const received = (severity: string) =>
+				`opswatch_alerts_received_total{source="alertmanager",severity="${severity}",tenant="${h.tenant.slug}"}`;
+			expect(metrics).toContain(`${received("warning")} 2`);
+			expect(metrics).toContain(`${received("critical")} 1`);
+
 			const detail = await h.app.request("GET", `/api/v1/alerts/${b.id}`, { key: h.key });
 			expect(detail.body.timeline.map((e: { type: string }) => e.type)).toEqual(["created"]);
 		});
