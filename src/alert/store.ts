@@ -175,8 +175,8 @@ const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
  * (`jsonb_to_recordset`), so the text never depends on the row count: nothing to compile per
  * request, and one parameter whatever the batch size. jsonb, not json: the text is parsed once, and
  * its label maps and raw payloads are then taken as jsonb without parsing each again (8% faster).
- * Rows go in fingerprint order so concurrent
- * batches take the unique index's locks in the same order and cannot deadlock.
+ * Rows go in fingerprint order so concurrent batches take the unique index's locks in the same
+ * order and cannot deadlock.
  */
 const upsertSql = new Map<string, string>();
 function upsertSqlFor(schema: string): string {
