@@ -1,3 +1,5 @@
+import { withTimeout } from "../platform/timeout.ts";
+
 /**
  * Work that must not hold up a page: a worker's records (timeline entries) and news (thread
  * follow-ups) wait here until the worker has no tier to fire and no page to send, then run one at
@@ -27,13 +29,8 @@ export function createQuietLane(deps: {
 	let draining: Promise<void> | undefined;
 
 	/** Quiet, or the task's longest wait over, whichever comes first. */
-	function turnOf(queuedAt: number): Promise<void> {
-		let timer: NodeJS.Timeout | undefined;
-		const overdue = new Promise<void>((resolve) => {
-			timer = setTimeout(resolve, Math.max(0, queuedAt + maxWaitMs - Date.now()));
-		});
-		return Promise.race([deps.quiet(), overdue]).finally(() => clearTimeout(timer));
-	}
+	const turnOf = (queuedAt: number): Promise<void> =>
+		withTimeout(deps.quiet(), Math.max(0, queuedAt + maxWaitMs - Date.now()), "quiet").catch(() => {});
 
 	async function drain(): Promise<void> {
 		for (let next = waiting.shift(); next; next = waiting.shift()) {
@@ -63,12 +60,10 @@ export function createQuietLane(deps: {
 			kick();
 		},
 		idle,
-		async drained(withinMs) {
-			let timer: NodeJS.Timeout | undefined;
-			const timeUp = new Promise<boolean>((resolve) => {
-				timer = setTimeout(() => resolve(false), withinMs);
-			});
-			return Promise.race([idle().then(() => true), timeUp]).finally(() => clearTimeout(timer));
-		},
+		drained: (withinMs) =>
+			withTimeout(idle(), withinMs, "the quiet lane").then(
+				() => true,
+				() => false,
+			),
 	};
 }

@@ -111,12 +111,22 @@ export function leanFetch(input: string | URL, init: LeanRequestInit = {}): Prom
 	if (signal?.aborted) return Promise.reject(signal.reason);
 
 	return new Promise<LeanResponse>((resolve, reject) => {
+		/** Settles once, whichever way the request ends, and drops the deadline and the abort listener. */
+		let settled = false;
+		const settle = (outcome: () => void) => {
+			if (settled) return;
+			settled = true;
+			clearTimeout(timer);
+			signal?.removeEventListener("abort", abort);
+			outcome();
+		};
+		const fail = (error: unknown) => settle(() => reject(error));
 		const timer =
 			init.timeoutMs === undefined
 				? undefined
 				: setTimeout(() => {
+						fail(new DOMException("The operation was aborted due to timeout", "TimeoutError"));
 						request.destroy();
-						reject(new DOMException("The operation was aborted due to timeout", "TimeoutError"));
 					}, init.timeoutMs);
 		const request = (url.protocol === "https:" ? https : http).request(
 			url,
@@ -124,24 +134,16 @@ export function leanFetch(input: string | URL, init: LeanRequestInit = {}): Prom
 			(response) => {
 				const chunks: Buffer[] = [];
 				response.on("data", (chunk: Buffer) => chunks.push(chunk));
-				response.on("error", (error) => reject(new TypeError("fetch failed", { cause: error })));
-				response.on("end", () => {
-					clearTimeout(timer);
-					signal?.removeEventListener("abort", abort);
-					resolve(new LeanResponse(url.href, response, Buffer.concat(chunks)));
-				});
+				response.on("error", (error) => fail(new TypeError("fetch failed", { cause: error })));
+				response.on("end", () => settle(() => resolve(new LeanResponse(url.href, response, Buffer.concat(chunks)))));
 			},
 		);
 		const abort = () => {
+			fail(signal?.reason);
 			request.destroy();
-			reject(signal?.reason);
 		};
 		signal?.addEventListener("abort", abort, { once: true });
-		request.on("error", (error) => {
-			clearTimeout(timer);
-			signal?.removeEventListener("abort", abort);
-			if (!signal?.aborted) reject(new TypeError("fetch failed", { cause: error }));
-		});
+		request.on("error", (error) => fail(new TypeError("fetch failed", { cause: error })));
 		request.end(payload);
 	});
 }
