@@ -19,6 +19,7 @@ export {
 	type KnowledgeBaseMatch,
 	type KnowledgeBaseSearcher,
 	type Responder,
+	type WebhookBody,
 } from "./service.ts";
 export { pagingSeverities } from "./severity.ts";
 export type { Alert, AlertEvent } from "./store.ts";

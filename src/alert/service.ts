@@ -3,6 +3,7 @@ import type { EventBus } from "../platform/bus/index.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { Db } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
+import { timeOrderedId } from "../platform/ids.ts";
 import { inSpan } from "../platform/tracing.ts";
 import { type Actor, memberIdOf, type TenantRef, writeAudit } from "../tenant/index.ts";
 import type { DedupWindow } from "./dedup.ts";
@@ -12,7 +13,7 @@ import type { AlertMetrics } from "./metrics.ts";
 import { severityFromRules } from "./rules.ts";
 import type { SeverityRuleApi } from "./rules-service.ts";
 import { DEFAULT_SEVERITY, pagingSeverities, severityFromLabels } from "./severity.ts";
-import type { Alert, AlertEvent, AlertFilter, StampedFiringRow } from "./store.ts";
+import type { Alert, AlertEvent, AlertFilter, FiringRow } from "./store.ts";
 import * as store from "./store.ts";
 import type { IncomingAlert, Severity } from "./types.ts";
 
@@ -95,9 +96,22 @@ export interface AlertPage {
 	nextCursor?: string;
 }
 
+/**
+ * A webhook's request body, kept verbatim once for all its alerts instead of a copy of each
+ * alert's object per alert (ADR 0008). Never a body that holds a credential.
+ */
+export interface WebhookBody {
+	text: string;
+	/** Where the alert at this index lies in the body: a JSON path of keys and array indexes. */
+	pathOf(index: number): string[];
+}
+
 export interface AlertApi {
-	/** Runs a webhook's alerts through the pipeline; resolves once they are durable. */
-	ingest(tenant: TenantRef, alerts: IncomingAlert[], actor: string): Promise<IngestResult>;
+	/**
+	 * Runs a webhook's alerts through the pipeline; resolves once they are durable. With `body`, the
+	 * alerts' original objects are kept as that body (their `raw` is not stored).
+	 */
+	ingest(tenant: TenantRef, alerts: IncomingAlert[], actor: string, body?: WebhookBody): Promise<IngestResult>;
 	list(tenant: TenantRef, filter: Omit<AlertFilter, "after"> & { cursor?: string }): Promise<AlertPage>;
 	/** The alert, its timeline, and the knowledge-base entry that explains it (its fix, its runbooks). */
 	get(
@@ -154,8 +168,16 @@ function decodeCursor(cursor: string): { lastSeenAt: Date; id: string } {
 
 interface Prepared {
 	incoming: IncomingAlert;
+	/** Its position in the payload. */
+	index: number;
 	fingerprint: string;
 	severity: Severity;
+}
+
+/** A request's new firing alerts for the upsert, with the webhook body they point at. */
+interface FiringWrite {
+	rows: FiringRow[];
+	payload?: store.WebhookPayload;
 }
 
 export function createAlertService(deps: AlertServiceDeps): AlertApi {
@@ -204,19 +226,23 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 	 * an alert storm a few statements (and commits) carry hundreds of requests.
 	 */
 	const upserterFor = perSchema((schema) =>
-		createBatcher<StampedFiringRow[], store.UpsertResult[]>((requests) => upsertTogether(schema, requests), {
+		createBatcher<FiringWrite, store.UpsertResult[]>((requests) => upsertTogether(schema, requests), {
 			concurrency: 2,
 			maxBatch: 1000,
-			weight: (rows) => rows.length,
+			weight: (write) => write.rows.length,
 		}),
 	);
 
-	async function upsertTogether(schema: string, requests: StampedFiringRow[][]): Promise<store.UpsertResult[][]> {
-		if (requests.length === 1) return [await store.upsertFiring(db, schema, requests[0]!)];
+	const payloadsOf = (writes: FiringWrite[]) => writes.flatMap((write) => (write.payload ? [write.payload] : []));
+	const upsertOne = (schema: string, write: FiringWrite) =>
+		store.upsertFiring(db, schema, write.rows, payloadsOf([write]));
+
+	async function upsertTogether(schema: string, requests: FiringWrite[]): Promise<store.UpsertResult[][]> {
+		if (requests.length === 1) return [await upsertOne(schema, requests[0]!)];
 		// Requests may share fingerprints; the statement needs them distinct. The first request
 		// opens the alert, a later one counts as its repeat.
-		const merged = new Map<string, StampedFiringRow>();
-		for (const rows of requests) {
+		const merged = new Map<string, FiringRow>();
+		for (const { rows } of requests) {
 			for (const row of rows) {
 				const seen = merged.get(row.fingerprint);
 				merged.set(row.fingerprint, seen ? { ...seen, occurrences: seen.occurrences + row.occurrences } : row);
@@ -224,15 +250,15 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		}
 		let written: store.UpsertResult[];
 		try {
-			written = await store.upsertFiring(db, schema, [...merged.values()]);
+			written = await store.upsertFiring(db, schema, [...merged.values()], payloadsOf(requests));
 		} catch {
 			// One request's rows must not fail the others': write each on its own, so each caller
 			// gets its own outcome (an outage still fails them all).
-			return Promise.all(requests.map((rows) => store.upsertFiring(db, schema, rows)));
+			return Promise.all(requests.map((write) => upsertOne(schema, write)));
 		}
 		const byFingerprint = new Map(written.map((row) => [row.fingerprint, row]));
 		const opened = new Set<string>();
-		return requests.map((rows) =>
+		return requests.map(({ rows }) =>
 			rows.map((row) => {
 				const result = byFingerprint.get(row.fingerprint)!;
 				const first = result.inserted && !opened.has(row.fingerprint);
@@ -248,6 +274,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		const rules = stated.includes(undefined) ? await deps.rules.current(tenant) : [];
 		return incoming.map((alert, i) => ({
 			incoming: alert,
+			index: i,
 			fingerprint: alert.fingerprint ?? fingerprintOfLabels(alert.labels),
 			severity: stated[i] ?? severityFromRules(rules, alert.labels) ?? DEFAULT_SEVERITY,
 		}));
@@ -281,9 +308,12 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		written: Map<string, Pick<Alert, "title" | "labels">>,
 	): Promise<void> {
 		await Promise.all([
+			// The window learns an alert when it repeats, not when it opens: most alerts of a storm
+			// never repeat within it, and writing each would cost a cache write per alert (ADR 0008).
+			// A first repeat takes the upsert, which counts it as the open alert's repeat all the same.
 			dedup.remember(
 				tenant.id,
-				opened.map((row) => ({ fingerprint: row.fingerprint, alertId: row.id })),
+				opened.flatMap((row) => (row.inserted ? [] : [{ fingerprint: row.fingerprint, alertId: row.id }])),
 			),
 			dedup.forget(
 				tenant.id,
@@ -326,7 +356,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 	/** Writes a payload's alerts: one statement for firing alerts alone, else one transaction. */
 	async function persist(
 		tenant: TenantRef,
-		rows: StampedFiringRow[],
+		firing: FiringWrite,
 		resolving: Prepared[],
 		acknowledging: Prepared[],
 		now: Date,
@@ -338,11 +368,11 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 	}> {
 		if (resolving.length === 0 && acknowledging.length === 0) {
 			// The common case, a payload of firing alerts, is one statement: atomic, one round trip.
-			const opened = rows.length > 0 ? await upserterFor(tenant.schema).add(rows) : [];
+			const opened = firing.rows.length > 0 ? await upserterFor(tenant.schema).add(firing) : [];
 			return { opened, resolved: [], acknowledged: [] };
 		}
 		return db.transaction().execute(async (trx) => {
-			const opened = await store.upsertFiring(trx, tenant.schema, rows);
+			const opened = await store.upsertFiring(trx, tenant.schema, firing.rows, payloadsOf([firing]));
 			const resolved = await store.resolveOpenByFingerprint(
 				trx,
 				tenant.schema,
@@ -366,12 +396,17 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 	}
 
 	/** The pipeline of spec §4.1, traced: alert.ingest → alert.dedup → alert.enrich → alert.persist → alert.notify. */
-	function ingest(tenant: TenantRef, incoming: IncomingAlert[], actor: string): Promise<IngestResult> {
+	function ingest(tenant: TenantRef, incoming: IncomingAlert[], actor: string, body?: WebhookBody) {
 		const attributes = { tenant: tenant.slug, source: incoming[0]?.source ?? "none", alerts: incoming.length };
-		return inSpan("alert.ingest", attributes, () => runPipeline(tenant, incoming, actor));
+		return inSpan("alert.ingest", attributes, () => runPipeline(tenant, incoming, actor, body));
 	}
 
-	async function runPipeline(tenant: TenantRef, incoming: IncomingAlert[], actor: string): Promise<IngestResult> {
+	async function runPipeline(
+		tenant: TenantRef,
+		incoming: IncomingAlert[],
+		actor: string,
+		body: WebhookBody | undefined,
+	): Promise<IngestResult> {
 		const started = performance.now();
 		const prepared = await prepare(tenant, incoming);
 		const firing = prepared.filter((p) => p.incoming.status === "firing");
@@ -418,7 +453,11 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 			);
 			const now = clock.now();
 			const by = `source:${actor}`;
-			const rows: StampedFiringRow[] = misses.map(({ alert, count }, i) => ({
+			// The body is kept when an alert is written from it; repeats counted above need none.
+			const kept = misses.length > 0 ? body : undefined;
+			const payload = kept && { id: timeOrderedId(now), receivedAt: now, body: kept.text };
+			const seenAt = now.toISOString();
+			const rows: FiringRow[] = misses.map(({ alert, count }, i) => ({
 				source: alert.incoming.source,
 				fingerprint: alert.fingerprint,
 				severity: alert.severity,
@@ -426,16 +465,18 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 				description: alert.incoming.description,
 				labels: alert.incoming.labels,
 				annotations: alert.incoming.annotations,
-				startsAt: alert.incoming.startsAt ?? now,
-				generatorUrl: alert.incoming.generatorUrl ?? null,
+				starts_at: alert.incoming.startsAt?.toISOString() ?? seenAt,
+				generator_url: alert.incoming.generatorUrl ?? null,
 				occurrences: count,
-				kbIncidentId: kbIds[i] ?? null,
-				raw: alert.incoming.raw,
-				seenAt: now,
+				kb_incident_id: kbIds[i] ?? null,
+				raw: payload ? null : alert.incoming.raw,
+				payload_id: payload?.id ?? null,
+				payload_path: kept ? kept.pathOf(alert.index) : null,
+				seen_at: seenAt,
 				actor: by,
 			}));
 			({ opened, resolved, acknowledged } = await inSpan("alert.persist", { alerts: rows.length }, () =>
-				persist(tenant, rows, resolving, acknowledging, now, by),
+				persist(tenant, { rows, payload }, resolving, acknowledging, now, by),
 			));
 			for (const row of opened) {
 				outcomes.set(row.fingerprint, { alertId: row.id, outcome: row.inserted ? "created" : "deduplicated" });

@@ -38,9 +38,18 @@ type AlertTables = {
 		resolution_notes: string | null;
 		kb_incident_id: string | null;
 		kb_learned: Generated<boolean>;
-		raw: Json<unknown>;
+		/** The sender's object for this alert; null when it lies in a kept webhook body (`payload_id`). */
+		raw: Json<unknown | null>;
+		payload_id: string | null;
+		/** Where the alert's object lies in its webhook body, for `#>`. */
+		payload_path: string[] | null;
 		/** Who opened it (its "created" timeline entry); null for alerts that have that entry stored. */
 		created_by: string | null;
+	};
+	webhook_payloads: {
+		id: string;
+		received_at: Date;
+		body: string;
 	};
 	alert_events: {
 		id: Generated<string>;
@@ -83,6 +92,10 @@ export interface Alert {
 	resolvedBy: string | null;
 	resolutionNotes: string | null;
 	kbIncidentId: string | null;
+	/**
+	 * The sender's original object for this alert. Read by `findAlert`; elsewhere null for an alert
+	 * whose object lies in a kept webhook body (most do).
+	 */
 	raw: unknown;
 }
 
@@ -96,24 +109,32 @@ export interface AlertEvent {
 }
 
 /**
- * A firing alert ready to be written: fingerprinted, classified, enriched. `occurrences` is how
- * many times this payload carried it (a payload may repeat an alert).
+ * A firing alert ready to be written (fingerprinted, classified, enriched), in the shape the upsert
+ * reads (`jsonb_to_recordset`): the pipeline builds it once and the batch is its JSON, with no
+ * copy per stage. Instants are ISO text, as JSON.stringify leaves its fast path for a Date.
+ * `occurrences` is how many times the payload carried it (a payload may repeat an alert). Where
+ * `payload_id` names a kept webhook body, `payload_path` is the alert's place in it and `raw` is null.
  */
-export type FiringRow = Pick<
-	Alert,
-	| "source"
-	| "fingerprint"
-	| "severity"
-	| "title"
-	| "description"
-	| "labels"
-	| "annotations"
-	| "startsAt"
-	| "generatorUrl"
-	| "occurrences"
-	| "kbIncidentId"
-	| "raw"
->;
+export interface FiringRow {
+	source: AlertSource;
+	fingerprint: string;
+	severity: Severity;
+	title: string;
+	description: string;
+	labels: Record<string, string>;
+	annotations: Record<string, string>;
+	starts_at: string;
+	generator_url: string | null;
+	occurrences: number;
+	kb_incident_id: string | null;
+	raw: unknown;
+	payload_id: string | null;
+	payload_path: string[] | null;
+	/** When this write saw it (its first and last seen). */
+	seen_at: string;
+	/** Who sent it (the alert's `created_by`). */
+	actor: string;
+}
 
 const tables = (db: Db, schema: string): Kysely<AlertTables> => db.withSchema(schema).withTables<AlertTables>();
 
@@ -165,8 +186,15 @@ export interface UpsertResult {
 	inserted: boolean;
 }
 
-/** A firing row with when it was seen and by whom, so rows of several requests share one statement. */
-export type StampedFiringRow = FiringRow & { seenAt: Date; actor: string };
+/**
+ * A webhook's request body, kept verbatim once for all its alerts (migration 0015): the alerts
+ * point at their objects in it instead of each storing a copy.
+ */
+export interface WebhookPayload {
+	id: string;
+	receivedAt: Date;
+	body: string;
+}
 
 const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
@@ -184,24 +212,27 @@ function upsertSqlFor(schema: string): string {
 	if (text) return text;
 	const s = quoteIdent(schema);
 	text = `
-with input as (
+input as (
 	select * from jsonb_to_recordset($1::jsonb) as r(
 		source text, fingerprint text, severity text, title text, description text, labels jsonb,
 		annotations jsonb, starts_at timestamptz, generator_url text, occurrences integer,
-		kb_incident_id uuid, raw jsonb, seen_at timestamptz, actor text)
+		kb_incident_id uuid, raw jsonb, payload_id uuid, payload_path text[], seen_at timestamptz, actor text)
 ),
 up as (
 	insert into ${s}.alerts as a (source, fingerprint, status, severity, title, description, labels, annotations,
-		starts_at, generator_url, occurrences, first_seen_at, last_seen_at, kb_incident_id, raw, created_by)
+		starts_at, generator_url, occurrences, first_seen_at, last_seen_at, kb_incident_id, raw, payload_id,
+		payload_path, created_by)
 	select source, fingerprint, 'firing', severity, title, description, labels, annotations,
-		starts_at, generator_url, occurrences, seen_at, seen_at, kb_incident_id, raw, actor
+		starts_at, generator_url, occurrences, seen_at, seen_at, kb_incident_id, raw, payload_id, payload_path, actor
 	from input order by fingerprint
 	on conflict (fingerprint) where status <> 'resolved' do update set
 		occurrences = a.occurrences + excluded.occurrences,
-		last_seen_at = greatest(a.last_seen_at, excluded.last_seen_at),
+		-- As for a counted repeat (addOccurrences): it moves once it is a second behind, never back.
+		last_seen_at = case when a.last_seen_at <= excluded.last_seen_at - interval '1 second'
+			then excluded.last_seen_at else a.last_seen_at end,
 		-- The newest text is the most useful (a value in a description may have changed).
-		title = excluded.title, description = excluded.description,
-		annotations = excluded.annotations, raw = excluded.raw
+		title = excluded.title, description = excluded.description, annotations = excluded.annotations,
+		raw = excluded.raw, payload_id = excluded.payload_id, payload_path = excluded.payload_path
 	returning a.id, a.fingerprint, a.severity, a.status, (a.xmax = 0) as inserted
 )
 select * from up`;
@@ -210,35 +241,37 @@ select * from up`;
 }
 
 /**
+ * The statement's first part: the kept webhook bodies, each its own text parameter after the rows'
+ * ($2, $3, $4 for the first), so a body is never escaped into the rows' JSON or parsed.
+ */
+function payloadsSql(schema: string, payloads: WebhookPayload[]): string {
+	if (payloads.length === 0) return "with";
+	const values = payloads.map((_, i) => `($${3 * i + 2}::uuid, $${3 * i + 3}::timestamptz, $${3 * i + 4})`);
+	return `with kept as (
+	insert into ${quoteIdent(schema)}.webhook_payloads (id, received_at, body) values ${values.join(", ")}
+),`;
+}
+
+/**
  * Opens an alert per row, or counts a repeat of the open alert with the same fingerprint, and
- * writes the "created" events, in one statement: atomic without a transaction, one round trip.
+ * keeps the webhook bodies the rows point at, in one statement: atomic without a transaction, one
+ * round trip.
  * The partial unique index \`alerts_open_fingerprint_key\` makes concurrent deliveries of the same
  * alert safe. \`xmax = 0\` tells an inserted row from an updated one
  * (https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT).
  * Rows must have distinct fingerprints.
  */
-export async function upsertFiring(trx: Db, schema: string, rows: StampedFiringRow[]): Promise<UpsertResult[]> {
+export async function upsertFiring(
+	trx: Db,
+	schema: string,
+	rows: FiringRow[],
+	payloads: WebhookPayload[] = [],
+): Promise<UpsertResult[]> {
 	if (rows.length === 0) return [];
-	// Instants go in as text: JSON.stringify leaves its fast path for a Date (its toJSON), which
-	// made the whole batch's text take 30% longer.
-	const input = rows.map((row) => ({
-		source: row.source,
-		fingerprint: row.fingerprint,
-		severity: row.severity,
-		title: row.title,
-		description: row.description,
-		labels: row.labels,
-		annotations: row.annotations,
-		starts_at: row.startsAt.toISOString(),
-		generator_url: row.generatorUrl,
-		occurrences: row.occurrences,
-		kb_incident_id: row.kbIncidentId,
-		raw: row.raw,
-		seen_at: row.seenAt.toISOString(),
-		actor: row.actor,
-	}));
+	const parameters: unknown[] = [jsonText(rows)];
+	for (const payload of payloads) parameters.push(payload.id, payload.receivedAt.toISOString(), payload.body);
 	const { rows: written } = await trx.executeQuery<UpsertResult>(
-		CompiledQuery.raw(upsertSqlFor(schema), [jsonText(input)]),
+		CompiledQuery.raw(payloadsSql(schema, payloads) + upsertSqlFor(schema), parameters),
 	);
 	return written;
 }
@@ -393,9 +426,18 @@ export async function findAlerts(db: Db, schema: string, ids: string[]): Promise
 	return rows.map(alertFromRow);
 }
 
+/** The alert, with its original object (from its kept webhook body, where it lies there). */
 export async function findAlert(db: Db, schema: string, id: string): Promise<Alert | undefined> {
-	const row = await tables(db, schema).selectFrom("alerts").selectAll().where("id", "=", id).executeTakeFirst();
-	return row && alertFromRow(row);
+	const row = await tables(db, schema)
+		.selectFrom("alerts as a")
+		.leftJoin("webhook_payloads as p", "p.id", "a.payload_id")
+		.selectAll("a")
+		.select(sql<unknown>`p.body::jsonb #> a.payload_path`.as("kept"))
+		.where("a.id", "=", id)
+		.executeTakeFirst();
+	if (!row) return undefined;
+	const { kept, ...alert } = row;
+	return alertFromRow({ ...alert, raw: alert.raw ?? kept ?? null });
 }
 
 /** The alert, locked for a status change in the caller's transaction. */

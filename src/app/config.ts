@@ -84,7 +84,7 @@ export const settings = {
 	dedup_window_ms: {
 		env: "OPSWATCH_DEDUP_WINDOW_MS",
 		schema: positiveInt(1000, 86_400_000).default(300_000),
-		help: "How long a repeat of an alert is counted against it without touching the database.",
+		help: "How long after its first repeat a repeat of an alert is counted against it without an upsert.",
 	},
 	max_alerts_per_request: {
 		env: "OPSWATCH_MAX_ALERTS_PER_REQUEST",

@@ -54,8 +54,8 @@ const GO_ZERO_TIME = /^0001-01-01T00:00:00(\.0+)?Z$/;
 const instant = (text: string | undefined): Date | undefined =>
 	text === undefined || GO_ZERO_TIME.test(text) ? undefined : new Date(text);
 
+/** The webhook's body is kept as it came (with the group's fields); `raw` is each alert's own object. */
 export function fromAlertmanager(payload: AlertmanagerPayload): IncomingAlert[] {
-	const group = { receiver: payload.receiver, groupKey: payload.groupKey, externalURL: payload.externalURL };
 	return payload.alerts.map((alert) => ({
 		source: "alertmanager",
 		fingerprint: alert.fingerprint,
@@ -67,6 +67,6 @@ export function fromAlertmanager(payload: AlertmanagerPayload): IncomingAlert[] 
 		startsAt: instant(alert.startsAt),
 		endsAt: alert.status === "resolved" ? instant(alert.endsAt) : undefined,
 		generatorUrl: alert.generatorURL,
-		raw: { ...alert, group },
+		raw: alert,
 	}));
 }

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { type AlertApi, alertSources, type IncomingAlert } from "../alert/index.ts";
+import { type AlertApi, alertSources, type IncomingAlert, type WebhookBody } from "../alert/index.ts";
 import { AppError } from "../platform/errors.ts";
 import { inSpan } from "../platform/tracing.ts";
 import { actorOf, type TenantApi, tenantPrincipal } from "../tenant/index.ts";
@@ -39,6 +39,31 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 		token: z.string().optional().meta({ description: "An integration key, for senders that can set no header" }),
 	});
 
+	// A webhook's body is kept as the text that arrived (ADR 0008), so the JSON parser keeps it; errors
+	// and prototype-poisoning checks are Fastify's own.
+	const bodyTexts = new WeakMap<FastifyRequest, string>();
+	const parseJson = app.getDefaultJsonParser("error", "error");
+	app.removeContentTypeParser("application/json");
+	app.addContentTypeParser("application/json", { parseAs: "string" }, (request, text, done) => {
+		bodyTexts.set(request, text as string);
+		parseJson(request, text as string, done);
+	});
+	/** The request's body to keep for its alerts, with where each alert lies in it. */
+	const keptBody = (request: FastifyRequest, pathOf: WebhookBody["pathOf"]): WebhookBody | undefined => {
+		const text = bodyTexts.get(request);
+		return text === undefined ? undefined : { text, pathOf };
+	};
+	const alertsPath = (i: number) => ["alerts", String(i)];
+	/** Keep and the generic format send an array of alerts or one alert (taken as an array of one). */
+	const itemPath = (request: FastifyRequest) => {
+		const array = bodyTexts.get(request)?.trimStart().startsWith("[") ?? false;
+		return (i: number) => (array ? [String(i)] : []);
+	};
+
+	// The ingest result is our own object, typed by TypeScript: it is written as it is, not encoded
+	// through zod first (a 50-alert answer checked 50 UUIDs and enums on every request).
+	const asJson = () => (data: unknown) => JSON.stringify(data);
+
 	/** Each receiver answers with the key in a header, and with an integration key in the path. */
 	const webhookUrls = (name: string) => [`/api/v1/webhooks/${name}`, `/api/v1/webhooks/${name}/:token`];
 
@@ -64,10 +89,11 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 					body: alertmanagerPayload,
 					response: { 200: ingestResponse },
 				},
+				serializerCompiler: asJson,
 			},
 			async (request) => {
 				checkCount(request.body.alerts.length, "body.alerts");
-				return ingest(request, () => fromAlertmanager(request.body), "alertmanager");
+				return ingest(request, () => fromAlertmanager(request.body), "alertmanager", keptBody(request, alertsPath));
 			},
 		);
 
@@ -91,10 +117,11 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 					body: genericPayload,
 					response: { 200: ingestResponse },
 				},
+				serializerCompiler: asJson,
 			},
 			async (request) => {
 				checkCount(request.body.length, "body");
-				return ingest(request, () => fromGeneric(request.body), "generic");
+				return ingest(request, () => fromGeneric(request.body), "generic", keptBody(request, itemPath(request)));
 			},
 		);
 
@@ -111,10 +138,11 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 					body: keepPayload,
 					response: { 200: ingestResponse },
 				},
+				serializerCompiler: asJson,
 			},
 			async (request) => {
 				checkCount(request.body.length, "body");
-				return ingest(request, () => fromKeep(request.body), "keep");
+				return ingest(request, () => fromKeep(request.body), "keep", keptBody(request, itemPath(request)));
 			},
 		);
 
@@ -149,13 +177,14 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 				// The dedup key is scoped to the routing key it came with; a hash, so the key never lands in the database.
 				const scope = createHash("sha256").update(request.body.routing_key).digest("hex").slice(0, 16);
 				const { alert, dedupKey } = fromPagerDuty(request.body, { scope, generateDedupKey: randomUUID });
+				// Not its body: that holds the routing key, a credential. The alert keeps its event without it.
 				await ingest(request, () => [alert], "pagerduty");
 				return reply.status(202).send(pagerDutyResponse(dedupKey));
 			},
 		);
 
 	/** Translates the sender's payload (the `webhook.parse` span) and runs it through the pipeline. */
-	function ingest(request: FastifyRequest, parse: () => IncomingAlert[], sender: string) {
+	function ingest(request: FastifyRequest, parse: () => IncomingAlert[], sender: string, body?: WebhookBody) {
 		const principal = tenantPrincipal(request);
 		if (principal.type === "api_key" && principal.integration && principal.integration !== sender) {
 			throw new AppError(
@@ -166,7 +195,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 		}
 		return inSpan(`webhook.${sender}`, { tenant: principal.tenant.slug, request_id: request.id }, async () => {
 			const alerts = await inSpan("webhook.parse", {}, async () => parse());
-			return options.alerts.ingest(principal.tenant, alerts, `${sender}:${principal.id}`);
+			return options.alerts.ingest(principal.tenant, alerts, `${sender}:${principal.id}`, body);
 		});
 	}
 

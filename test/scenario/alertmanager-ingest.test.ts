@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiResponse, startTestApp, type TestApp, type TestTenant } from "../harness/app.ts";
 import { backendName, testRedisUrl } from "../harness/backend.ts";
@@ -171,7 +172,17 @@ function lifecycle(describeName: string, env: () => Record<string, string>, brea
 				{ id: h.tenant.id, slug: h.tenant.slug, schema: `tenant_${h.tenant.slug}` },
 				response.body.alerts[0].alertId,
 			);
-			expect(stored.alert.raw).toMatchObject({ somethingNew: { x: 1 }, group: { receiver: "capture" } });
+			expect(stored.alert.raw).toMatchObject({ somethingNew: { x: 1 }, fingerprint: "00000000000000aa" });
+			// The body is kept once, byte for byte: the group's fields and the new ones with it.
+			const body = JSON.stringify(payload);
+			const { rows } = await sql<{ body: string; n: number }>`
+				select body, (select count(*)::int from ${sql.table(`tenant_${h.tenant.slug}.alerts`)}
+					where payload_id = p.id) as n
+				from ${sql.table(`tenant_${h.tenant.slug}.webhook_payloads`)} p where body = ${body}`.execute(
+				h.app.database.db,
+			);
+			expect(rows).toEqual([{ body, n: 1 }]);
+			expect(JSON.parse(rows[0]!.body)).toMatchObject({ notification_reason: "new", routeLabels: { team: "db" } });
 		});
 	});
 }

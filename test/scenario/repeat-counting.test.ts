@@ -6,20 +6,23 @@ import { createTestClock } from "../harness/clock.ts";
 const clock = createTestClock(new Date("2026-11-20T08:00:00Z"));
 let app: TestApp;
 let key: string;
+let tenantId: string;
 
 beforeAll(async () => {
 	app = await startTestApp({ clock });
-	key = await (await app.newTenant("repeats")).keyFor("engineer");
+	const tenant = await app.newTenant("repeats");
+	tenantId = tenant.id;
+	key = await tenant.keyFor("engineer");
 });
 afterAll(() => app?.close());
 
-const fire = async () => {
+const fire = async (labels: Record<string, string> = { host: "db-1", check: "disk" }) => {
 	const response = await app.request("POST", "/api/v1/webhooks/generic", {
 		key,
-		json: { title: "Disk 91% full", severity: "warning", labels: { host: "db-1", check: "disk" } },
+		json: { title: "Disk 91% full", severity: "warning", labels },
 	});
 	expect(response.status).toBe(200);
-	return response.body.alerts[0] as { alertId: string; outcome: string };
+	return response.body.alerts[0] as { alertId: string; fingerprint: string; outcome: string };
 };
 const stored = async (id: string) =>
 	(await app.request("GET", `/api/v1/alerts/${id}`, { key })).body.alert as {
@@ -62,5 +65,22 @@ describe(`counting repeats (${backendName})`, () => {
 			occurrences: before.occurrences + 1,
 			lastSeenAt: before.lastSeenAt,
 		});
+	});
+
+	it("the dedup window learns an alert when it first repeats, not when it opens (ADR 0008)", async () => {
+		const windowOf = async (fingerprint: string) =>
+			(await app.running.container.cache.getMany([`dedup:${tenantId}:${fingerprint}`]))[0];
+		const labels = { host: "db-2", check: "memory" };
+		const opened = await fire(labels);
+		expect(opened.outcome).toBe("created");
+		expect(await windowOf(opened.fingerprint)).toBeUndefined();
+
+		clock.advance("2s");
+		// The first repeat is counted by the upsert, which then tells the window.
+		expect(await fire(labels)).toEqual({ ...opened, outcome: "deduplicated" });
+		expect(await windowOf(opened.fingerprint)).toBe(opened.alertId);
+		clock.advance("2s");
+		expect(await fire(labels)).toEqual({ ...opened, outcome: "deduplicated" });
+		expect(await stored(opened.alertId)).toMatchObject({ occurrences: 3, lastSeenAt: "2026-11-20T08:01:35.900Z" });
 	});
 });

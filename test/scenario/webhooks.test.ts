@@ -1,5 +1,6 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: test payloads are built and mutated freely
 import { readFileSync } from "node:fs";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp, type TestTenant } from "../harness/app.ts";
 import { backendName } from "../harness/backend.ts";
@@ -295,5 +296,58 @@ describe.each(["alertmanager", "generic", "keep", "pagerduty"])(`bad input on /%
 		expect((await elsewhere).status).toBeLessThan(300);
 		expect(await alertCount()).toBe(before);
 		expect(await alertCount(other.adminKey)).toBe(otherCount + 1);
+	});
+});
+
+describe(`Each alert keeps the sender's object (${backendName})`, () => {
+	const ref = () => ({ id: tenant.id, slug: tenant.slug, schema: `tenant_${tenant.slug}` });
+	const raw = async (alertId: string) => (await app.running.container.alerts.get(ref(), alertId)).alert.raw;
+	const payloads = () => sql.table(`${ref().schema}.webhook_payloads`);
+
+	it("a generic array and a single object keep their bodies once, verbatim, and each alert its own object", async () => {
+		const array = [
+			{ title: "Disk full on db-1", labels: { host: "db-1" }, extra: { a: 1 } },
+			{ title: "Disk full on db-2", labels: { host: "db-2" } },
+		];
+		const text = JSON.stringify(array, null, 2);
+		const many = await app.request("POST", "/api/v1/webhooks/generic", {
+			key,
+			body: text,
+			headers: { "content-type": "application/json" },
+		});
+		expect(await raw(many.body.alerts[0].alertId)).toEqual(array[0]);
+		expect(await raw(many.body.alerts[1].alertId)).toEqual(array[1]);
+		const single = { title: "Queue backlog", labels: { queue: "mail" }, note: "from cron" };
+		const one = await post("generic", single);
+		expect(await raw(one.body.alerts[0].alertId)).toEqual(single);
+		const { rows } = await sql<{ body: string }>`select body from ${payloads()} where body = ${text}`.execute(
+			app.database.db,
+		);
+		expect(rows).toHaveLength(1);
+	});
+
+	it("a Keep alert keeps its AlertDto", async () => {
+		const dto = { id: "keep-raw", name: "Raw kept", status: "firing", fingerprint: "keep-raw-1", custom: [1, 2] };
+		const created = await post("keep", dto);
+		expect(await raw(created.body.alerts[0].alertId)).toEqual(dto);
+	});
+
+	it("a PagerDuty event keeps its event without the routing key, and its body is not kept", async () => {
+		const event = {
+			routing_key: key,
+			event_action: "trigger",
+			dedup_key: "raw-kept",
+			payload: { summary: "Raw kept", source: "db-9", severity: "warning" },
+		};
+		const created = await app.request("POST", "/api/v1/webhooks/pagerduty", { json: event });
+		expect(created.status).toBe(202);
+		const [listed] = (await app.request("GET", "/api/v1/alerts?limit=500", { key })).body.alerts.filter(
+			(a: any) => a.title === "Raw kept" && a.source === "pagerduty",
+		);
+		const kept = (await raw(listed.id)) as Record<string, unknown>;
+		expect(kept).toMatchObject({ event_action: "trigger", dedup_key: "raw-kept" });
+		expect(kept).not.toHaveProperty("routing_key");
+		const { rows } = await sql`select 1 from ${payloads()} where position(${key} in body) > 0`.execute(app.database.db);
+		expect(rows).toEqual([]);
 	});
 });
