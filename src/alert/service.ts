@@ -263,7 +263,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 				const result = byFingerprint.get(row.fingerprint)!;
 				const first = result.inserted && !opened.has(row.fingerprint);
 				if (result.inserted) opened.add(row.fingerprint);
-				return { ...result, inserted: first };
+				return first === result.inserted ? result : { ...result, inserted: first };
 			}),
 		);
 	}
