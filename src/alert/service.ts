@@ -469,7 +469,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 				generator_url: alert.incoming.generatorUrl ?? null,
 				occurrences: count,
 				kb_incident_id: kbIds[i] ?? null,
-				raw: payload ? null : alert.incoming.raw,
+				raw: kept ? null : alert.incoming.raw,
 				payload_id: payload?.id ?? null,
 				payload_path: kept ? kept.pathOf(alert.index) : null,
 				seen_at: seenAt,

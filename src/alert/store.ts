@@ -204,8 +204,8 @@ const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
  * batch size. json, not jsonb: json is only checked, where jsonb would build and sort the whole
  * batch, and since the raw payloads left the rows (migration 0015) only the label maps are parsed
  * into jsonb (PostgreSQL's CPU per alert −8% in bench:ingest; while every row carried its raw
- * payload, jsonb had been 8% faster). Rows go in fingerprint order so concurrent batches take the unique index's locks in the same
- * order and cannot deadlock.
+ * payload, jsonb had been 8% faster). Rows go in fingerprint order so concurrent batches take the
+ * unique index's locks in the same order and cannot deadlock.
  */
 const upsertSql = new Map<string, string>();
 function upsertSqlFor(schema: string): string {
@@ -242,13 +242,13 @@ select * from up`;
 }
 
 /**
- * The statement's first part: the kept webhook bodies, each its own text parameter after the rows'
- * ($2, $3, $4 for the first), so a body is never escaped into the rows' JSON or parsed.
+ * The statement's first part, when bodies are kept: each body is its own text parameter after the
+ * rows' ($2, $3, $4 for the first), so it is never escaped into the rows' JSON or parsed.
  */
 function payloadsSql(schema: string, payloads: WebhookPayload[]): string {
-	if (payloads.length === 0) return "with";
+	if (payloads.length === 0) return "";
 	const values = payloads.map((_, i) => `($${3 * i + 2}::uuid, $${3 * i + 3}::timestamptz, $${3 * i + 4})`);
-	return `with kept as (
+	return `kept as (
 	insert into ${quoteIdent(schema)}.webhook_payloads (id, received_at, body) values ${values.join(", ")}
 ),`;
 }
@@ -272,7 +272,7 @@ export async function upsertFiring(
 	const parameters: unknown[] = [jsonText(rows)];
 	for (const payload of payloads) parameters.push(payload.id, payload.receivedAt.toISOString(), payload.body);
 	const { rows: written } = await trx.executeQuery<UpsertResult>(
-		CompiledQuery.raw(payloadsSql(schema, payloads) + upsertSqlFor(schema), parameters),
+		CompiledQuery.raw(`with ${payloadsSql(schema, payloads)}${upsertSqlFor(schema)}`, parameters),
 	);
 	return written;
 }

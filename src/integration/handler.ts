@@ -48,16 +48,17 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 		bodyTexts.set(request, text as string);
 		parseJson(request, text as string, done);
 	});
-	/** The request's body to keep for its alerts, with where each alert lies in it. */
-	const keptBody = (request: FastifyRequest, pathOf: WebhookBody["pathOf"]): WebhookBody | undefined => {
+	/**
+	 * The request's body to keep for its alerts, with where each alert lies in it: under `alerts`
+	 * (Alertmanager), or as the body's items (Keep and the generic format send an array of alerts,
+	 * or one alert, taken as an array of one).
+	 */
+	const keptBody = (request: FastifyRequest, layout: "alerts" | "items"): WebhookBody | undefined => {
 		const text = bodyTexts.get(request);
-		return text === undefined ? undefined : { text, pathOf };
-	};
-	const alertsPath = (i: number) => ["alerts", String(i)];
-	/** Keep and the generic format send an array of alerts or one alert (taken as an array of one). */
-	const itemPath = (request: FastifyRequest) => {
-		const array = bodyTexts.get(request)?.trimStart().startsWith("[") ?? false;
-		return (i: number) => (array ? [String(i)] : []);
+		if (text === undefined) return undefined;
+		if (layout === "alerts") return { text, pathOf: (i) => ["alerts", String(i)] };
+		const array = /^\s*\[/.test(text);
+		return { text, pathOf: (i) => (array ? [String(i)] : []) };
 	};
 
 	// The ingest result is our own object, typed by TypeScript: it is written as it is, not encoded
@@ -93,7 +94,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 			},
 			async (request) => {
 				checkCount(request.body.alerts.length, "body.alerts");
-				return ingest(request, () => fromAlertmanager(request.body), "alertmanager", keptBody(request, alertsPath));
+				return ingest(request, () => fromAlertmanager(request.body), "alertmanager", keptBody(request, "alerts"));
 			},
 		);
 
@@ -121,7 +122,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 			},
 			async (request) => {
 				checkCount(request.body.length, "body");
-				return ingest(request, () => fromGeneric(request.body), "generic", keptBody(request, itemPath(request)));
+				return ingest(request, () => fromGeneric(request.body), "generic", keptBody(request, "items"));
 			},
 		);
 
@@ -142,7 +143,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 			},
 			async (request) => {
 				checkCount(request.body.length, "body");
-				return ingest(request, () => fromKeep(request.body), "keep", keptBody(request, itemPath(request)));
+				return ingest(request, () => fromKeep(request.body), "keep", keptBody(request, "items"));
 			},
 		);
 
