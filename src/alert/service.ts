@@ -13,7 +13,7 @@ import type { AlertMetrics } from "./metrics.ts";
 import { severityFromRules } from "./rules.ts";
 import type { SeverityRuleApi } from "./rules-service.ts";
 import { DEFAULT_SEVERITY, pagingSeverities, severityFromLabels } from "./severity.ts";
-import type { Alert, AlertEvent, AlertFilter, FiringRow } from "./store.ts";
+import type { Alert, AlertEvent, AlertFilter, FiringRow, FiringWrite } from "./store.ts";
 import * as store from "./store.ts";
 import type { IncomingAlert, Severity } from "./types.ts";
 
@@ -174,12 +174,6 @@ interface Prepared {
 	severity: Severity;
 }
 
-/** A request's new firing alerts for the upsert, with the webhook body they point at. */
-interface FiringWrite {
-	rows: FiringRow[];
-	payload?: store.WebhookPayload;
-}
-
 export function createAlertService(deps: AlertServiceDeps): AlertApi {
 	const { db, clock, bus, dedup, escalation, knowledgeBase, metrics, onError } = deps;
 
@@ -233,28 +227,36 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		}),
 	);
 
-	const payloadsOf = (writes: FiringWrite[]) => writes.flatMap((write) => (write.payload ? [write.payload] : []));
-	const upsertOne = (schema: string, write: FiringWrite) =>
-		store.upsertFiring(db, schema, write.rows, payloadsOf([write]));
-
 	async function upsertTogether(schema: string, requests: FiringWrite[]): Promise<store.UpsertResult[][]> {
-		if (requests.length === 1) return [await upsertOne(schema, requests[0]!)];
+		if (requests.length === 1) return [await store.upsertFiring(db, schema, requests)];
 		// Requests may share fingerprints; the statement needs them distinct. The first request
-		// opens the alert, a later one counts as its repeat.
-		const merged = new Map<string, FiringRow>();
+		// opens the alert, carrying the later ones' count; a later one counts as its repeat.
+		const firsts = new Map<string, FiringRow>();
+		const later = new Map<string, number>();
 		for (const { rows } of requests) {
 			for (const row of rows) {
-				const seen = merged.get(row.fingerprint);
-				merged.set(row.fingerprint, seen ? { ...seen, occurrences: seen.occurrences + row.occurrences } : row);
+				if (!firsts.has(row.fingerprint)) firsts.set(row.fingerprint, row);
+				else later.set(row.fingerprint, (later.get(row.fingerprint) ?? 0) + row.occurrences);
 			}
 		}
+		const distinct =
+			later.size === 0
+				? requests
+				: requests.map((write) => ({
+						...write,
+						rows: write.rows.flatMap((row) => {
+							if (firsts.get(row.fingerprint) !== row) return [];
+							const more = later.get(row.fingerprint);
+							return [more ? { ...row, occurrences: row.occurrences + more } : row];
+						}),
+					}));
 		let written: store.UpsertResult[];
 		try {
-			written = await store.upsertFiring(db, schema, [...merged.values()], payloadsOf(requests));
+			written = await store.upsertFiring(db, schema, distinct);
 		} catch {
 			// One request's rows must not fail the others': write each on its own, so each caller
 			// gets its own outcome (an outage still fails them all).
-			return Promise.all(requests.map((write) => upsertOne(schema, write)));
+			return Promise.all(requests.map((write) => store.upsertFiring(db, schema, [write])));
 		}
 		const byFingerprint = new Map(written.map((row) => [row.fingerprint, row]));
 		const opened = new Set<string>();
@@ -372,7 +374,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 			return { opened, resolved: [], acknowledged: [] };
 		}
 		return db.transaction().execute(async (trx) => {
-			const opened = await store.upsertFiring(trx, tenant.schema, firing.rows, payloadsOf([firing]));
+			const opened = await store.upsertFiring(trx, tenant.schema, [firing]);
 			const resolved = await store.resolveOpenByFingerprint(
 				trx,
 				tenant.schema,
@@ -455,10 +457,14 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 			const by = `source:${actor}`;
 			// The body is kept when an alert is written from it; repeats counted above need none.
 			const kept = misses.length > 0 ? body : undefined;
-			const payload = kept && { id: timeOrderedId(now), receivedAt: now, body: kept.text };
+			const request: store.FiringRequest = {
+				seenAt: now,
+				actor: by,
+				source: incoming[0]!.source,
+				payload: kept && { id: timeOrderedId(now), receivedAt: now, body: kept.text },
+			};
 			const seenAt = now.toISOString();
 			const rows: FiringRow[] = misses.map(({ alert, count }, i) => ({
-				source: alert.incoming.source,
 				fingerprint: alert.fingerprint,
 				severity: alert.severity,
 				title: alert.incoming.title,
@@ -466,17 +472,14 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 				labels: alert.incoming.labels,
 				annotations: alert.incoming.annotations,
 				starts_at: alert.incoming.startsAt?.toISOString() ?? seenAt,
-				generator_url: alert.incoming.generatorUrl ?? null,
+				generator_url: alert.incoming.generatorUrl,
 				occurrences: count,
-				kb_incident_id: kbIds[i] ?? null,
-				raw: kept ? null : alert.incoming.raw,
-				payload_id: payload?.id ?? null,
-				payload_path: kept ? kept.pathOf(alert.index) : null,
-				seen_at: seenAt,
-				actor: by,
+				kb_incident_id: kbIds[i] ?? undefined,
+				raw: kept ? undefined : alert.incoming.raw,
+				payload_path: kept?.pathOf(alert.index),
 			}));
 			({ opened, resolved, acknowledged } = await inSpan("alert.persist", { alerts: rows.length }, () =>
-				persist(tenant, { rows, payload }, resolving, acknowledging, now, by),
+				persist(tenant, { request, rows }, resolving, acknowledging, now, by),
 			));
 			for (const row of opened) {
 				outcomes.set(row.fingerprint, { alertId: row.id, outcome: row.inserted ? "created" : "deduplicated" });

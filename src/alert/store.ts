@@ -111,12 +111,12 @@ export interface AlertEvent {
 /**
  * A firing alert ready to be written (fingerprinted, classified, enriched), in the shape the upsert
  * reads (`json_to_recordset`): the pipeline builds it once and the batch is its JSON, with no
- * copy per stage. Instants are ISO text, as JSON.stringify leaves its fast path for a Date.
- * `occurrences` is how many times the payload carried it (a payload may repeat an alert). Where
- * `payload_id` names a kept webhook body, `payload_path` is the alert's place in it and `raw` is null.
+ * copy per stage. Instants are ISO text, as JSON.stringify leaves its fast path for a Date. An
+ * undefined field is left out of the JSON and reads as null. `occurrences` is how many times the
+ * payload carried it (a payload may repeat an alert). Where its request's body is kept,
+ * `payload_path` is the alert's place in it and `raw` is left out.
  */
 export interface FiringRow {
-	source: AlertSource;
 	fingerprint: string;
 	severity: Severity;
 	title: string;
@@ -124,16 +124,33 @@ export interface FiringRow {
 	labels: Record<string, string>;
 	annotations: Record<string, string>;
 	starts_at: string;
-	generator_url: string | null;
+	generator_url: string | undefined;
 	occurrences: number;
-	kb_incident_id: string | null;
+	kb_incident_id: string | undefined;
 	raw: unknown;
-	payload_id: string | null;
-	payload_path: string[] | null;
-	/** When this write saw it (its first and last seen). */
-	seen_at: string;
-	/** Who sent it (the alert's `created_by`). */
+	payload_path: string[] | undefined;
+	/** Its request's place among the statement's (1-based, as SQL arrays count); set by `upsertFiring`. */
+	request?: number;
+}
+
+/**
+ * What every alert of one webhook request shares. It goes to the upsert once per request, not in
+ * every row: a quarter of each row's JSON was these fields, repeated.
+ */
+export interface FiringRequest {
+	/** When the request came: its new alerts' first and last seen. */
+	seenAt: Date;
+	/** Who sent it (its alerts' `created_by`). */
 	actor: string;
+	source: AlertSource;
+	/** Its body, kept once for all its alerts (absent when each row carries its own `raw`). */
+	payload?: WebhookPayload;
+}
+
+/** One request's new firing alerts, for the upsert. */
+export interface FiringWrite {
+	request: FiringRequest;
+	rows: FiringRow[];
 }
 
 const tables = (db: Db, schema: string): Kysely<AlertTables> => db.withSchema(schema).withTables<AlertTables>();
@@ -199,13 +216,14 @@ export interface WebhookPayload {
 const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /**
- * The upsert's rows, after the kept bodies. The rows arrive as one JSON parameter
- * (`json_to_recordset`), so this text never depends on the row count: one parameter whatever the
- * batch size. json, not jsonb: json is only checked, where jsonb would build and sort the whole
- * batch, and since the raw payloads left the rows (migration 0015) only the label maps are parsed
- * into jsonb (PostgreSQL's CPU per alert −8% in bench:ingest; while every row carried its raw
- * payload, jsonb had been 8% faster). Rows go in fingerprint order so concurrent batches take the
- * unique index's locks in the same order and cannot deadlock.
+ * The upsert after the kept bodies. The rows arrive as one JSON parameter (`json_to_recordset`),
+ * what their requests share as four arrays indexed by each row's `request` ($2–$5), so this text
+ * never depends on the batch: the same statement whatever its size. json, not jsonb: json is only
+ * checked, where jsonb would build and sort the whole batch, and since the raw payloads left the
+ * rows (migration 0015) only the label maps are parsed into jsonb (PostgreSQL's CPU per alert −8%
+ * in bench:ingest; while every row carried its raw payload, jsonb had been 8% faster). Rows go in
+ * fingerprint order so concurrent batches take the unique index's locks in the same order and
+ * cannot deadlock.
  */
 const upsertSql = new Map<string, string>();
 function upsertSqlFor(schema: string): string {
@@ -214,10 +232,12 @@ function upsertSqlFor(schema: string): string {
 	const s = quoteIdent(schema);
 	text = `
 input as (
-	select * from json_to_recordset($1::json) as r(
-		source text, fingerprint text, severity text, title text, description text, labels jsonb,
+	select r.*, ($2::timestamptz[])[r.request] as seen_at, ($3::text[])[r.request] as actor,
+		($4::text[])[r.request] as source, ($5::uuid[])[r.request] as payload_id
+	from json_to_recordset($1::json) as r(
+		request integer, fingerprint text, severity text, title text, description text, labels jsonb,
 		annotations jsonb, starts_at timestamptz, generator_url text, occurrences integer,
-		kb_incident_id uuid, raw jsonb, payload_id uuid, payload_path text[], seen_at timestamptz, actor text)
+		kb_incident_id uuid, raw jsonb, payload_path text[])
 ),
 up as (
 	insert into ${s}.alerts as a (source, fingerprint, status, severity, title, description, labels, annotations,
@@ -243,11 +263,11 @@ select * from up`;
 
 /**
  * The statement's first part, when bodies are kept: each body is its own text parameter after the
- * rows' ($2, $3, $4 for the first), so it is never escaped into the rows' JSON or parsed.
+ * requests' ($6, $7, $8 for the first), so it is never escaped into the rows' JSON or parsed.
  */
 function payloadsSql(schema: string, payloads: WebhookPayload[]): string {
 	if (payloads.length === 0) return "";
-	const values = payloads.map((_, i) => `($${3 * i + 2}::uuid, $${3 * i + 3}::timestamptz, $${3 * i + 4})`);
+	const values = payloads.map((_, i) => `($${3 * i + 6}::uuid, $${3 * i + 7}::timestamptz, $${3 * i + 8})`);
 	return `kept as (
 	insert into ${quoteIdent(schema)}.webhook_payloads (id, received_at, body) values ${values.join(", ")}
 ),`;
@@ -260,16 +280,24 @@ function payloadsSql(schema: string, payloads: WebhookPayload[]): string {
  * The partial unique index \`alerts_open_fingerprint_key\` makes concurrent deliveries of the same
  * alert safe. \`xmax = 0\` tells an inserted row from an updated one
  * (https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT).
- * Rows must have distinct fingerprints.
+ * The rows of all requests must have distinct fingerprints.
  */
-export async function upsertFiring(
-	trx: Db,
-	schema: string,
-	rows: FiringRow[],
-	payloads: WebhookPayload[] = [],
-): Promise<UpsertResult[]> {
-	if (rows.length === 0) return [];
-	const parameters: unknown[] = [jsonText(rows)];
+export async function upsertFiring(trx: Db, schema: string, writes: FiringWrite[]): Promise<UpsertResult[]> {
+	const requests = writes.filter((write) => write.rows.length > 0);
+	if (requests.length === 0) return [];
+	requests.forEach((write, i) => {
+		for (const row of write.rows) row.request = i + 1;
+	});
+	const rows = requests.length === 1 ? requests[0]!.rows : requests.flatMap((write) => write.rows);
+	const shared = requests.map((write) => write.request);
+	const payloads = shared.flatMap((request) => (request.payload ? [request.payload] : []));
+	const parameters: unknown[] = [
+		jsonText(rows),
+		shared.map((request) => request.seenAt.toISOString()),
+		shared.map((request) => request.actor),
+		shared.map((request) => request.source),
+		shared.map((request) => request.payload?.id ?? null),
+	];
 	for (const payload of payloads) parameters.push(payload.id, payload.receivedAt.toISOString(), payload.body);
 	const { rows: written } = await trx.executeQuery<UpsertResult>(
 		CompiledQuery.raw(`with ${payloadsSql(schema, payloads)}${upsertSqlFor(schema)}`, parameters),

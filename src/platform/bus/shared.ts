@@ -50,10 +50,20 @@ export function encodeMessage(topic: string, payload: unknown, publishedAt: Date
 	return JSON.stringify(message);
 }
 
-/** Several messages of one topic as one wire message: a JSON array of messages. */
+/**
+ * Several messages of one topic as one wire message: the topic and instant once, then the payloads
+ * (an ingest request publishes one event per alert; the repeated envelope was a third of the bytes).
+ */
 export function encodeMessages(topic: string, payloads: unknown[], publishedAt: Date): string {
-	const at = publishedAt.toISOString();
-	return JSON.stringify(payloads.map((payload): BusMessage<unknown> => ({ topic, payload, publishedAt: at })));
+	const batch: BusBatch = { topic, publishedAt: publishedAt.toISOString(), payloads };
+	return JSON.stringify(batch);
+}
+
+/** The wire form of {@link encodeMessages}. */
+interface BusBatch {
+	topic: string;
+	publishedAt: string;
+	payloads: unknown[];
 }
 
 const isMessage = (value: unknown): value is BusMessage<unknown> =>
@@ -62,9 +72,23 @@ const isMessage = (value: unknown): value is BusMessage<unknown> =>
 	typeof (value as BusMessage).topic === "string" &&
 	typeof (value as BusMessage).publishedAt === "string";
 
-/** Parses a wire message (one message, or an array of them); `undefined` when it is not one of ours. */
+const isBatch = (value: unknown): value is BusBatch =>
+	typeof value === "object" &&
+	value !== null &&
+	typeof (value as BusBatch).topic === "string" &&
+	typeof (value as BusBatch).publishedAt === "string" &&
+	Array.isArray((value as BusBatch).payloads);
+
+/**
+ * Parses a wire message (one message, or a batch); `undefined` when it is not one of ours. A JSON
+ * array of messages is the batch form of earlier versions, still read during a rolling upgrade.
+ */
 export function decodeMessages(raw: string): BusMessage<unknown>[] | undefined {
 	const parsed: unknown = JSON.parse(raw);
+	if (isBatch(parsed)) {
+		const { topic, publishedAt } = parsed;
+		return parsed.payloads.map((payload) => ({ topic, payload, publishedAt }));
+	}
 	if (isMessage(parsed)) return [parsed];
 	if (Array.isArray(parsed) && parsed.every(isMessage)) return parsed;
 	return undefined;
