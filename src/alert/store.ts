@@ -7,7 +7,7 @@ import {
 	type Selectable,
 	sql,
 } from "kysely";
-import type { Db } from "../platform/db/index.ts";
+import { type Db, prepared } from "../platform/db/index.ts";
 import type { AlertSource, AlertStatus, Severity } from "./types.ts";
 
 /** A jsonb column: read as T, written through `jsonb()`. */
@@ -308,13 +308,17 @@ export async function upsertFiring(trx: Db, schema: string, writes: FiringWrite[
 /**
  * Counts repeats of open alerts by id. Returns the ids it counted (an alert closed meanwhile is not).
  *
- * The hot path of an alert storm, so two things make it cheap for PostgreSQL (ADR 0008):
+ * The hot path of an alert storm, so three things make it cheap for PostgreSQL (ADR 0008):
  * - `last_seen_at` moves only once it is a second behind: an UPDATE that changes no indexed column
  *   is a HOT update, which writes none of the alert's five indexes (1.5× the updates per second).
  *   So a repeat's `last_seen_at` is exact to the second.
  * - The transaction commits without waiting for its WAL flush (`synchronous_commit` off for it
  *   alone): a PostgreSQL crash can lose the last fraction of a second of counts, never an alert.
  *   The statement sets it for its own implicit transaction, so it stays one round trip.
+ * - Its text is the same for any batch (the ids and counts are two arrays), so it is a prepared
+ *   statement, parsed and planned once per connection.
+ * The ids go in order, and the join takes the rows' locks in that order, so two concurrent batches
+ * cannot deadlock over the same alerts.
  */
 export async function addOccurrences(
 	db: Db,
@@ -323,17 +327,28 @@ export async function addOccurrences(
 	at: Date,
 ): Promise<string[]> {
 	if (counts.length === 0) return [];
-	const values = sql.join(counts.map((c) => sql`(${c.id}::uuid, ${c.count}::int)`));
-	const { rows } = await sql<{ id: string }>`
-		update ${sql.id(schema, "alerts")} as a
+	const sorted = counts.toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+	const { rows } = await db.executeQuery<{ id: string }>(
+		CompiledQuery.raw(countSqlFor(schema), [sorted.map((c) => c.id), sorted.map((c) => c.count), at.toISOString()]),
+	);
+	return rows.map((row) => row.id);
+}
+
+const countSql = new Map<string, string>();
+function countSqlFor(schema: string): string {
+	let text = countSql.get(schema);
+	if (text) return text;
+	text = prepared(`
+		update ${quoteIdent(schema)}.alerts as a
 		set occurrences = a.occurrences + v.n,
-			last_seen_at = case when a.last_seen_at <= ${at}::timestamptz - interval '1 second'
-				then ${at}::timestamptz else a.last_seen_at end
-		from (values ${values}) as v(id, n),
+			last_seen_at = case when a.last_seen_at <= $3::timestamptz - interval '1 second'
+				then $3::timestamptz else a.last_seen_at end
+		from unnest($1::uuid[], $2::int[]) as v(id, n),
 			(select set_config('synchronous_commit', 'off', true)) as relaxed
 		where a.id = v.id and a.status <> 'resolved'
-		returning a.id`.execute(db);
-	return rows.map((row) => row.id);
+		returning a.id`);
+	countSql.set(schema, text);
+	return text;
 }
 
 /** Closes the open alerts with these fingerprints. Returns those it closed. */

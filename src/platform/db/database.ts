@@ -4,6 +4,7 @@ import type { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.ts";
+import { preparingPool } from "./prepared.ts";
 
 /**
  * The database handle every store receives. Stores narrow it to their own tables with
@@ -79,7 +80,7 @@ async function openPglite(options: Extract<DatabaseOptions, { backend: "pglite" 
 }
 
 function wrap(backend: Backend, pool: pg.Pool, closeAll: () => Promise<void>): Database {
-	const db = new Kysely<object>({ dialect: new PostgresDialect({ pool }) });
+	const db = new Kysely<object>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
 	let closed: Promise<void> | undefined;
 	return {
 		db,

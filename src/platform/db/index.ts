@@ -7,4 +7,5 @@ export {
 	migrateSchemaInTransaction,
 } from "./migrator.ts";
 export { jsonb, textArray, uuidArray } from "./params.ts";
+export { prepared } from "./prepared.ts";
 export { isTransactionConflict, retrySerializable } from "./retry.ts";
