@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /**
  * The fingerprint of an alert whose sender gives none: SHA-256 over its labels sorted by key,
@@ -11,5 +11,5 @@ export function fingerprintOfLabels(labels: Record<string, string>): string {
 		.sort()
 		.map((key) => `${JSON.stringify(key)}=${JSON.stringify(labels[key])}`)
 		.join("\n");
-	return createHash("sha256").update(canonical).digest("hex").slice(0, 32);
+	return hash("sha256", canonical, "hex").slice(0, 32);
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, hash, randomBytes, timingSafeEqual } from "node:crypto";
 
 /**
  * Credentials are 256 random bits with a recognisable prefix (so secret scanners and people can
@@ -14,7 +14,7 @@ export const generateAdminToken = (): string => ADMIN_TOKEN_PREFIX + randomBytes
 export const isApiKeyFormat = (credential: string): boolean =>
 	credential.startsWith(API_KEY_PREFIX) && credential.length === API_KEY_PREFIX.length + 43;
 
-export const hashCredential = (credential: string): string => createHash("sha256").update(credential).digest("hex");
+export const hashCredential = (credential: string): string => hash("sha256", credential, "hex");
 
 /** The part of a key shown in listings: the prefix plus 8 characters. */
 export const displayPrefix = (key: string): string => key.slice(0, API_KEY_PREFIX.length + 8);

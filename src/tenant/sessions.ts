@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { hash, randomBytes } from "node:crypto";
 import type { Cache } from "../platform/cache/index.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { Db } from "../platform/db/index.ts";
@@ -66,7 +66,7 @@ type SessionTables = { sessions: { id_hash: string; data: string; expires_at: Da
  * and signing out deletes the session for good.
  */
 export function createSessions(store: SessionStore, ttlMs: number) {
-	const hashOf = (id: string) => createHash("sha256").update(id).digest("base64url");
+	const hashOf = (id: string) => hash("sha256", id, "base64url");
 	return {
 		ttlMs,
 		async create(identity: OidcIdentity): Promise<{ id: string; session: Session }> {
