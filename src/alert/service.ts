@@ -460,6 +460,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 			const request: store.FiringRequest = {
 				seenAt: now,
 				actor: by,
+				// A request comes through one receiver, so its alerts share their source.
 				source: incoming[0]!.source,
 				payload: kept && { id: timeOrderedId(now), receivedAt: now, body: kept.text },
 			};
