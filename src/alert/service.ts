@@ -462,7 +462,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 				actor: by,
 				// A request comes through one receiver, so its alerts share their source.
 				source: incoming[0]!.source,
-				payload: kept && { id: timeOrderedId(now), receivedAt: now, body: kept.text },
+				payload: kept && { id: timeOrderedId(now), body: kept.text },
 			};
 			const seenAt = now.toISOString();
 			const rows: FiringRow[] = misses.map(({ alert, count }, i) => ({

@@ -205,15 +205,28 @@ export interface UpsertResult {
 
 /**
  * A webhook's request body, kept verbatim once for all its alerts (migration 0015): the alerts
- * point at their objects in it instead of each storing a copy.
+ * point at their objects in it instead of each storing a copy. It was received when its request
+ * was seen.
  */
 export interface WebhookPayload {
 	id: string;
-	receivedAt: Date;
 	body: string;
 }
 
 const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/** A statement's text for each tenant schema (given quoted), built on first use and kept. */
+function textPerSchema(build: (quotedSchema: string) => string): (schema: string) => string {
+	const texts = new Map<string, string>();
+	return (schema) => {
+		let text = texts.get(schema);
+		if (text === undefined) {
+			text = build(quoteIdent(schema));
+			texts.set(schema, text);
+		}
+		return text;
+	};
+}
 
 /**
  * The upsert after the kept bodies. The rows arrive as one JSON parameter (`json_to_recordset`),
@@ -225,12 +238,8 @@ const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
  * fingerprint order so concurrent batches take the unique index's locks in the same order and
  * cannot deadlock.
  */
-const upsertSql = new Map<string, string>();
-function upsertSqlFor(schema: string): string {
-	let text = upsertSql.get(schema);
-	if (text) return text;
-	const s = quoteIdent(schema);
-	text = `
+const upsertSqlFor = textPerSchema(
+	(s) => `
 input as (
 	select r.*, ($2::timestamptz[])[r.request] as seen_at, ($3::text[])[r.request] as actor,
 		($4::text[])[r.request] as source, ($5::uuid[])[r.request] as payload_id
@@ -256,18 +265,19 @@ up as (
 		raw = excluded.raw, payload_id = excluded.payload_id, payload_path = excluded.payload_path
 	returning a.id, a.fingerprint, a.severity, a.status, (a.xmax = 0) as inserted
 )
-select * from up`;
-	upsertSql.set(schema, text);
-	return text;
-}
+select * from up`,
+);
 
 /**
  * The statement's first part, when bodies are kept: each body is its own text parameter after the
  * requests' ($6, $7, $8 for the first), so it is never escaped into the rows' JSON or parsed.
  */
-function payloadsSql(schema: string, payloads: WebhookPayload[]): string {
-	if (payloads.length === 0) return "";
-	const values = payloads.map((_, i) => `($${3 * i + 6}::uuid, $${3 * i + 7}::timestamptz, $${3 * i + 8})`);
+function payloadsSql(schema: string, payloads: number): string {
+	if (payloads === 0) return "";
+	const values = Array.from(
+		{ length: payloads },
+		(_, i) => `($${3 * i + 6}::uuid, $${3 * i + 7}::timestamptz, $${3 * i + 8})`,
+	);
 	return `kept as (
 	insert into ${quoteIdent(schema)}.webhook_payloads (id, received_at, body) values ${values.join(", ")}
 ),`;
@@ -290,7 +300,6 @@ export async function upsertFiring(trx: Db, schema: string, writes: FiringWrite[
 	});
 	const rows = requests.length === 1 ? requests[0]!.rows : requests.flatMap((write) => write.rows);
 	const shared = requests.map((write) => write.request);
-	const payloads = shared.flatMap((request) => (request.payload ? [request.payload] : []));
 	const parameters: unknown[] = [
 		jsonText(rows),
 		shared.map((request) => request.seenAt.toISOString()),
@@ -298,7 +307,12 @@ export async function upsertFiring(trx: Db, schema: string, writes: FiringWrite[
 		shared.map((request) => request.source),
 		shared.map((request) => request.payload?.id ?? null),
 	];
-	for (const payload of payloads) parameters.push(payload.id, payload.receivedAt.toISOString(), payload.body);
+	let payloads = 0;
+	for (const { payload, seenAt } of shared) {
+		if (!payload) continue;
+		parameters.push(payload.id, seenAt.toISOString(), payload.body);
+		payloads++;
+	}
 	const { rows: written } = await trx.executeQuery<UpsertResult>(
 		CompiledQuery.raw(`with ${payloadsSql(schema, payloads)}${upsertSqlFor(schema)}`, parameters),
 	);
@@ -334,22 +348,17 @@ export async function addOccurrences(
 	return rows.map((row) => row.id);
 }
 
-const countSql = new Map<string, string>();
-function countSqlFor(schema: string): string {
-	let text = countSql.get(schema);
-	if (text) return text;
-	text = prepared(`
-		update ${quoteIdent(schema)}.alerts as a
+const countSqlFor = textPerSchema((s) =>
+	prepared(`
+		update ${s}.alerts as a
 		set occurrences = a.occurrences + v.n,
 			last_seen_at = case when a.last_seen_at <= $3::timestamptz - interval '1 second'
 				then $3::timestamptz else a.last_seen_at end
 		from unnest($1::uuid[], $2::int[]) as v(id, n),
 			(select set_config('synchronous_commit', 'off', true)) as relaxed
 		where a.id = v.id and a.status <> 'resolved'
-		returning a.id`);
-	countSql.set(schema, text);
-	return text;
-}
+		returning a.id`),
+);
 
 /** Closes the open alerts with these fingerprints. Returns those it closed. */
 export async function resolveOpenByFingerprint(

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { hash, randomUUID } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -176,7 +176,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 			},
 			async (request, reply) => {
 				// The dedup key is scoped to the routing key it came with; a hash, so the key never lands in the database.
-				const scope = createHash("sha256").update(request.body.routing_key).digest("hex").slice(0, 16);
+				const scope = hash("sha256", request.body.routing_key, "hex").slice(0, 16);
 				const { alert, dedupKey } = fromPagerDuty(request.body, { scope, generateDedupKey: randomUUID });
 				// Not its body: that holds the routing key, a credential. The alert keeps its event without it.
 				await ingest(request, () => [alert], "pagerduty");

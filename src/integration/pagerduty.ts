@@ -28,7 +28,7 @@
  * OpsWatch API key, a secret) is never copied into the alert. Unknown fields are accepted and kept
  * in the raw payload.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { z } from "zod";
 import { type IncomingAlert, labelText, rfc3339, type Severity } from "../alert/index.ts";
 
@@ -107,7 +107,7 @@ export function fingerprintForDedupKey(routingKeyScope: string, dedupKey: string
 	if (routingKeyScope === "" || routingKeyScope.includes("\n")) {
 		throw new Error("the dedup key scope must be non-empty and must not contain a newline");
 	}
-	const digest = createHash("sha256").update(`${routingKeyScope}\n${dedupKey}`).digest("hex");
+	const digest = hash("sha256", `${routingKeyScope}\n${dedupKey}`, "hex");
 	return `pd:${digest.slice(0, 32)}`;
 }
 
