@@ -1,12 +1,12 @@
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { TenantRef } from "../tenant/index.ts";
-import type { IncomingAlert } from "./types.ts";
 
 /** The alert metrics of spec §9.1. */
 export interface AlertMetrics {
+	/** A request's alerts: their source and each one's severity, and what became of each. */
 	record(
 		tenant: TenantRef,
-		alerts: { incoming: IncomingAlert; severity: string }[],
+		alerts: { source: string | undefined; severities: readonly string[] },
 		results: { outcome: string }[],
 		seconds: number,
 	): void;
@@ -40,26 +40,19 @@ export function createAlertMetrics(registry: Registry): AlertMetrics {
 		registers: [registry],
 	});
 	return {
-		record(tenant, alerts, results, seconds) {
-			// One increment per source and severity, not per alert: prom-client hashes the labels on
-			// every call, and a storm's payloads carry dozens of alerts of the same kind.
-			const counts = new Map<string, { source: string; severity: string; n: number }>();
-			for (const { incoming, severity } of alerts) {
-				const kind = `${incoming.source}\u0000${severity}`;
-				const seen = counts.get(kind);
-				if (seen) seen.n++;
-				else counts.set(kind, { source: incoming.source, severity, n: 1 });
-			}
-			for (const { source, severity, n } of counts.values()) {
-				received.inc({ source, severity, tenant: tenant.slug }, n);
-			}
+		record(tenant, { source, severities }, results, seconds) {
+			if (source === undefined) return;
+			// One increment per severity, not per alert: prom-client hashes the labels on every call,
+			// and a storm's payloads carry dozens of alerts of the same kind.
+			const counts = new Map<string, number>();
+			for (const severity of severities) counts.set(severity, (counts.get(severity) ?? 0) + 1);
+			for (const [severity, n] of counts) received.inc({ source, severity, tenant: tenant.slug }, n);
 			const repeats = results.filter((r) => r.outcome === "deduplicated").length;
 			if (repeats > 0) deduplicated.inc({ tenant: tenant.slug }, repeats);
 			// Senders acknowledge too (PagerDuty's acknowledge event), not only people through the API.
 			const acks = results.filter((r) => r.outcome === "acknowledged").length;
 			if (acks > 0) acknowledged.inc({ tenant: tenant.slug }, acks);
-			const source = alerts[0]?.incoming.source;
-			if (source) duration.observe({ source }, seconds);
+			duration.observe({ source }, seconds);
 		},
 		acknowledged(tenant) {
 			acknowledged.inc({ tenant: tenant.slug });

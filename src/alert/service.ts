@@ -1,4 +1,4 @@
-import { type Batcher, createBatcher } from "../platform/batcher.ts";
+import { type Batcher, createBatcher, ItemFailure } from "../platform/batcher.ts";
 import type { EventBus } from "../platform/bus/index.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { Db } from "../platform/db/index.ts";
@@ -15,7 +15,7 @@ import type { SeverityRuleApi } from "./rules-service.ts";
 import { DEFAULT_SEVERITY, pagingSeverities, severityFromLabels } from "./severity.ts";
 import type { Alert, AlertEvent, AlertFilter, FiringRow, FiringWrite } from "./store.ts";
 import * as store from "./store.ts";
-import type { IncomingAlert, Severity } from "./types.ts";
+import type { AlertSource, AlertStatus, IncomingAlert, Severity } from "./types.ts";
 
 /** What the escalation domain offers the pipeline (it implements this; spec §4.1 "start escalation timer"). */
 export interface EscalationStarter {
@@ -174,6 +174,29 @@ interface Prepared {
 	severity: Severity;
 }
 
+/**
+ * What a request's writes and its answer need once its alerts are read: flat text, ids and
+ * strings, so that a request waiting for its batch holds no per-alert objects (ADR 0008).
+ */
+interface WritePlan {
+	/** Each alert's, in payload order (the answer's order). */
+	fingerprints: string[];
+	statuses: AlertStatus[];
+	severities: Severity[];
+	source: AlertSource | undefined;
+	/** Repeats already counted against their open alert: fingerprint → alert id. */
+	counted: Map<string, string>;
+	/** The new firing alerts and the repeats the window did not know. */
+	firing: FiringWrite | undefined;
+	resolving: { fingerprint: string; endsAt: Date | null }[];
+	acknowledging: string[];
+	/** What paging needs of each new alert of a paging severity, by fingerprint. */
+	pageable: Map<string, Pick<Alert, "title" | "labels">>;
+	now: Date;
+	/** Who the writes are recorded as (`source:<sender>`). */
+	by: string;
+}
+
 export function createAlertService(deps: AlertServiceDeps): AlertApi {
 	const { db, clock, bus, dedup, escalation, knowledgeBase, metrics, onError } = deps;
 
@@ -223,51 +246,43 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		createBatcher<FiringWrite, store.UpsertResult[]>((requests) => upsertTogether(schema, requests), {
 			concurrency: 2,
 			maxBatch: 1000,
-			weight: (write) => write.rows.length,
+			weight: (write) => write.fingerprints.length,
 		}),
 	);
 
-	async function upsertTogether(schema: string, requests: FiringWrite[]): Promise<store.UpsertResult[][]> {
-		if (requests.length === 1) return [await store.upsertFiring(db, schema, requests)];
-		// Requests may share fingerprints; the statement needs them distinct. The first request
-		// opens the alert, carrying the later ones' count; a later one counts as its repeat.
-		const firsts = new Map<string, FiringRow>();
-		const later = new Map<string, number>();
-		for (const { rows } of requests) {
-			for (const row of rows) {
-				if (!firsts.has(row.fingerprint)) firsts.set(row.fingerprint, row);
-				else later.set(row.fingerprint, (later.get(row.fingerprint) ?? 0) + row.occurrences);
+	/**
+	 * One statement per round of requests whose rows have distinct fingerprints (the upsert needs
+	 * them so). Concurrent requests rarely share an alert; when they do, the later one goes to a
+	 * later round and counts as a repeat of the alert the earlier one opened.
+	 */
+	async function upsertTogether(
+		schema: string,
+		requests: FiringWrite[],
+	): Promise<(store.UpsertResult[] | ItemFailure)[]> {
+		const results: (store.UpsertResult[] | ItemFailure)[] = [];
+		for (const round of distinctRounds(requests)) {
+			const writes = round.map((i) => requests[i]!);
+			let written: (store.UpsertResult[] | ItemFailure)[];
+			try {
+				written = await store.upsertFiring(db, schema, writes);
+			} catch (error) {
+				if (writes.length === 1) throw error;
+				// One request's rows must not fail the others': write each on its own, so each caller
+				// gets its own outcome (an outage still fails them all).
+				written = await Promise.all(
+					writes.map((write) =>
+						store.upsertFiring(db, schema, [write]).then(
+							([rows]) => rows!,
+							(failure: unknown) => new ItemFailure(failure),
+						),
+					),
+				);
 			}
+			round.forEach((request, i) => {
+				results[request] = written[i]!;
+			});
 		}
-		const distinct =
-			later.size === 0
-				? requests
-				: requests.map((write) => ({
-						...write,
-						rows: write.rows.flatMap((row) => {
-							if (firsts.get(row.fingerprint) !== row) return [];
-							const more = later.get(row.fingerprint);
-							return [more ? { ...row, occurrences: row.occurrences + more } : row];
-						}),
-					}));
-		let written: store.UpsertResult[];
-		try {
-			written = await store.upsertFiring(db, schema, distinct);
-		} catch {
-			// One request's rows must not fail the others': write each on its own, so each caller
-			// gets its own outcome (an outage still fails them all).
-			return Promise.all(requests.map((write) => store.upsertFiring(db, schema, [write])));
-		}
-		const byFingerprint = new Map(written.map((row) => [row.fingerprint, row]));
-		const opened = new Set<string>();
-		return requests.map(({ rows }) =>
-			rows.map((row) => {
-				const result = byFingerprint.get(row.fingerprint)!;
-				const first = result.inserted && !opened.has(row.fingerprint);
-				if (result.inserted) opened.add(row.fingerprint);
-				return first === result.inserted ? result : { ...result, inserted: first };
-			}),
-		);
+		return results;
 	}
 
 	/** Severity: the sender's, else its labels', else the tenant's first matching rule, else the default. */
@@ -307,7 +322,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		opened: store.UpsertResult[],
 		resolved: Alert[],
 		acknowledged: { id: string; fingerprint: string }[],
-		written: Map<string, Pick<Alert, "title" | "labels">>,
+		pageable: Map<string, Pick<Alert, "title" | "labels">>,
 	): Promise<void> {
 		await Promise.all([
 			// The window learns an alert when it repeats, not when it opens: most alerts of a storm
@@ -328,14 +343,9 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		for (const row of opened) {
 			if (!row.inserted) continue;
 			events.push({ type: "alert.created", alertId: row.id, fingerprint: row.fingerprint, severity: row.severity });
-			if (pagingSeverities.has(row.severity)) {
-				paging.push({
-					id: row.id,
-					fingerprint: row.fingerprint,
-					severity: row.severity,
-					title: written.get(row.fingerprint)?.title ?? "",
-					labels: written.get(row.fingerprint)?.labels ?? {},
-				});
+			const page = pagingSeverities.has(row.severity) ? pageable.get(row.fingerprint) : undefined;
+			if (page) {
+				paging.push({ id: row.id, fingerprint: row.fingerprint, severity: row.severity, ...page });
 			}
 		}
 		if (paging.length > 0) {
@@ -355,40 +365,25 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		await Promise.all(work);
 	}
 
-	/** Writes a payload's alerts: one statement for firing alerts alone, else one transaction. */
+	/** Writes a plan's alerts: one statement for firing alerts alone, else one transaction. */
 	async function persist(
 		tenant: TenantRef,
-		firing: FiringWrite,
-		resolving: Prepared[],
-		acknowledging: Prepared[],
-		now: Date,
-		by: string,
+		plan: WritePlan,
 	): Promise<{
 		opened: store.UpsertResult[];
 		resolved: Alert[];
 		acknowledged: { id: string; fingerprint: string }[];
 	}> {
+		const { firing, resolving, acknowledging, now, by } = plan;
 		if (resolving.length === 0 && acknowledging.length === 0) {
 			// The common case, a payload of firing alerts, is one statement: atomic, one round trip.
-			const opened = firing.rows.length > 0 ? await upserterFor(tenant.schema).add(firing) : [];
+			const opened = firing ? await upserterFor(tenant.schema).add(firing) : [];
 			return { opened, resolved: [], acknowledged: [] };
 		}
 		return db.transaction().execute(async (trx) => {
-			const opened = await store.upsertFiring(trx, tenant.schema, [firing]);
-			const resolved = await store.resolveOpenByFingerprint(
-				trx,
-				tenant.schema,
-				resolving.map((r) => ({ fingerprint: r.fingerprint, endsAt: r.incoming.endsAt ?? null })),
-				now,
-				by,
-			);
-			const acknowledged = await store.acknowledgeOpenByFingerprint(
-				trx,
-				tenant.schema,
-				acknowledging.map((a) => a.fingerprint),
-				now,
-				by,
-			);
+			const [opened = []] = firing ? await store.upsertFiring(trx, tenant.schema, [firing]) : [];
+			const resolved = await store.resolveOpenByFingerprint(trx, tenant.schema, resolving, now, by);
+			const acknowledged = await store.acknowledgeOpenByFingerprint(trx, tenant.schema, acknowledging, now, by);
 			await store.insertEvents(trx, tenant.schema, [
 				...resolved.map((row) => ({ alertId: row.id, type: "resolved" as const, at: now, actor: by })),
 				...acknowledged.map((row) => ({ alertId: row.id, type: "acknowledged" as const, at: now, actor: by })),
@@ -397,23 +392,28 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		});
 	}
 
-	/** The pipeline of spec §4.1, traced: alert.ingest → alert.dedup → alert.enrich → alert.persist → alert.notify. */
+	/**
+	 * The pipeline of spec §4.1, traced: alert.ingest → alert.dedup → alert.enrich → alert.persist →
+	 * alert.notify. In two stages: the first reads the alerts and plans their writes; the second,
+	 * which waits for its batch's statement (tens of milliseconds during a storm), holds only the
+	 * plan, never the alerts' objects or the request's parsed body (ADR 0008).
+	 */
 	function ingest(tenant: TenantRef, incoming: IncomingAlert[], actor: string, body?: WebhookBody) {
 		const attributes = { tenant: tenant.slug, source: incoming[0]?.source ?? "none", alerts: incoming.length };
-		return inSpan("alert.ingest", attributes, () => runPipeline(tenant, incoming, actor, body));
+		return inSpan("alert.ingest", attributes, () => {
+			const started = performance.now();
+			return planWrites(tenant, incoming, actor, body).then((plan) => applyPlan(tenant, plan, started));
+		});
 	}
 
-	async function runPipeline(
+	async function planWrites(
 		tenant: TenantRef,
 		incoming: IncomingAlert[],
 		actor: string,
 		body: WebhookBody | undefined,
-	): Promise<IngestResult> {
-		const started = performance.now();
+	): Promise<WritePlan> {
 		const prepared = await prepare(tenant, incoming);
 		const firing = prepared.filter((p) => p.incoming.status === "firing");
-		const resolving = prepared.filter((p) => p.incoming.status === "resolved");
-		const acknowledging = prepared.filter((p) => p.incoming.status === "acknowledged");
 
 		// A payload may carry the same alert twice; the upsert needs distinct fingerprints.
 		const byFingerprint = new Map<string, { alert: Prepared; count: number }>();
@@ -423,97 +423,108 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		}
 
 		// Fast path: repeats inside the window count themselves against the open alert.
-		const outcomes = new Map<string, { alertId: string | null; outcome: IngestOutcome }>();
-		const counted = await inSpan("alert.dedup", { alerts: byFingerprint.size }, async () => {
-			const hits = await dedup.lookup(tenant.id, [...byFingerprint.keys()]);
+		const counted = new Map<string, string>();
+		const hits = await inSpan("alert.dedup", { alerts: byFingerprint.size }, async () => {
+			const found = await dedup.lookup(tenant.id, [...byFingerprint.keys()]);
 			return Promise.all(
-				[...hits].map(async ([fingerprint, alertId]) => {
+				[...found].map(async ([fingerprint, alertId]) => {
 					const entry = byFingerprint.get(fingerprint)!;
 					const ok = await counterFor(tenant.schema).add({ id: alertId, count: entry.count });
 					return { fingerprint, alertId, ok };
 				}),
 			);
 		});
-		for (const { fingerprint, alertId, ok } of counted) {
+		for (const { fingerprint, alertId, ok } of hits) {
 			// Not counted: the alert closed since the window was written; take the full path.
 			if (ok) {
-				outcomes.set(fingerprint, { alertId, outcome: "deduplicated" });
+				counted.set(fingerprint, alertId);
 				byFingerprint.delete(fingerprint);
 			}
 		}
 
+		const now = clock.now();
+		const plan: WritePlan = {
+			fingerprints: prepared.map((p) => p.fingerprint),
+			statuses: prepared.map((p) => p.incoming.status),
+			source: incoming[0]?.source,
+			severities: prepared.map((p) => p.severity),
+			counted,
+			firing: undefined,
+			resolving: prepared.flatMap((p) =>
+				p.incoming.status === "resolved" ? [{ fingerprint: p.fingerprint, endsAt: p.incoming.endsAt ?? null }] : [],
+			),
+			acknowledging: prepared.flatMap((p) => (p.incoming.status === "acknowledged" ? [p.fingerprint] : [])),
+			pageable: new Map(),
+			now,
+			by: `source:${actor}`,
+		};
 		const misses = [...byFingerprint.values()];
+		if (misses.length === 0) return plan;
+
+		const kbIds = await inSpan("alert.enrich", { alerts: misses.length }, () =>
+			enrich(
+				tenant,
+				misses.map((m) => m.alert),
+			),
+		);
+		const request: store.FiringRequest = {
+			seenAt: now,
+			actor: plan.by,
+			// A request comes through one receiver, so its alerts share their source.
+			source: incoming[0]!.source,
+			payload: body && { id: timeOrderedId(now), body: body.text },
+		};
+		const seenAt = now.toISOString();
+		const rows: FiringRow[] = misses.map(({ alert, count }, i) => ({
+			fingerprint: alert.fingerprint,
+			severity: alert.severity,
+			title: alert.incoming.title,
+			description: alert.incoming.description,
+			labels: alert.incoming.labels,
+			annotations: alert.incoming.annotations,
+			starts_at: alert.incoming.startsAt?.toISOString() ?? seenAt,
+			generator_url: alert.incoming.generatorUrl,
+			occurrences: count,
+			kb_incident_id: kbIds[i] ?? undefined,
+			raw: body ? undefined : alert.incoming.raw,
+			payload_path: body?.pathOf(alert.index),
+		}));
+		plan.firing = store.firingWrite(request, rows);
+		for (const { alert } of misses) {
+			if (!pagingSeverities.has(alert.severity)) continue;
+			plan.pageable.set(alert.fingerprint, { title: alert.incoming.title, labels: alert.incoming.labels });
+		}
+		return plan;
+	}
+
+	async function applyPlan(tenant: TenantRef, plan: WritePlan, started: number): Promise<IngestResult> {
 		let opened: store.UpsertResult[] = [];
 		let resolved: Alert[] = [];
 		let acknowledged: { id: string; fingerprint: string }[] = [];
-		if (misses.length > 0 || resolving.length > 0 || acknowledging.length > 0) {
-			const kbIds = await inSpan("alert.enrich", { alerts: misses.length }, () =>
-				enrich(
-					tenant,
-					misses.map((m) => m.alert),
-				),
-			);
-			const now = clock.now();
-			const by = `source:${actor}`;
-			// The body is kept when an alert is written from it; repeats counted above need none.
-			const kept = misses.length > 0 ? body : undefined;
-			const request: store.FiringRequest = {
-				seenAt: now,
-				actor: by,
-				// A request comes through one receiver, so its alerts share their source.
-				source: incoming[0]!.source,
-				payload: kept && { id: timeOrderedId(now), body: kept.text },
-			};
-			const seenAt = now.toISOString();
-			const rows: FiringRow[] = misses.map(({ alert, count }, i) => ({
-				fingerprint: alert.fingerprint,
-				severity: alert.severity,
-				title: alert.incoming.title,
-				description: alert.incoming.description,
-				labels: alert.incoming.labels,
-				annotations: alert.incoming.annotations,
-				starts_at: alert.incoming.startsAt?.toISOString() ?? seenAt,
-				generator_url: alert.incoming.generatorUrl,
-				occurrences: count,
-				kb_incident_id: kbIds[i] ?? undefined,
-				raw: kept ? undefined : alert.incoming.raw,
-				payload_path: kept?.pathOf(alert.index),
-			}));
-			({ opened, resolved, acknowledged } = await inSpan("alert.persist", { alerts: rows.length }, () =>
-				persist(tenant, { request, rows }, resolving, acknowledging, now, by),
+		if (plan.firing || plan.resolving.length > 0 || plan.acknowledging.length > 0) {
+			({ opened, resolved, acknowledged } = await inSpan("alert.persist", { alerts: plan.fingerprints.length }, () =>
+				persist(tenant, plan),
 			));
-			for (const row of opened) {
-				outcomes.set(row.fingerprint, { alertId: row.id, outcome: row.inserted ? "created" : "deduplicated" });
-			}
-			await inSpan("alert.notify", {}, () =>
-				afterCommit(tenant, opened, resolved, acknowledged, new Map(rows.map((r) => [r.fingerprint, r]))),
-			);
+			await inSpan("alert.notify", {}, () => afterCommit(tenant, opened, resolved, acknowledged, plan.pageable));
 		}
 
+		const firingOutcomes = new Map<string, { alertId: string; outcome: IngestOutcome }>();
+		for (const [fingerprint, alertId] of plan.counted)
+			firingOutcomes.set(fingerprint, { alertId, outcome: "deduplicated" });
+		for (const row of opened) {
+			firingOutcomes.set(row.fingerprint, { alertId: row.id, outcome: row.inserted ? "created" : "deduplicated" });
+		}
 		const closedBy = new Map(resolved.map((r) => [r.fingerprint, r.id]));
 		const ackedBy = new Map(acknowledged.map((r) => [r.fingerprint, r.id]));
-		const results = prepared.map((p) => {
-			if (p.incoming.status === "resolved") {
-				const id = closedBy.get(p.fingerprint);
-				return {
-					fingerprint: p.fingerprint,
-					alertId: id ?? null,
-					outcome: (id ? "resolved" : "ignored") as IngestOutcome,
-				};
-			}
-			if (p.incoming.status === "acknowledged") {
-				const id = ackedBy.get(p.fingerprint);
-				return {
-					fingerprint: p.fingerprint,
-					alertId: id ?? null,
-					outcome: (id ? "acknowledged" : "ignored") as IngestOutcome,
-				};
-			}
-			const outcome = outcomes.get(p.fingerprint)!;
-			return { fingerprint: p.fingerprint, ...outcome };
+		const results = plan.fingerprints.map((fingerprint, i) => {
+			const status = plan.statuses[i];
+			if (status === "firing") return { fingerprint, ...firingOutcomes.get(fingerprint)! };
+			const id = (status === "resolved" ? closedBy : ackedBy).get(fingerprint);
+			const outcome: IngestOutcome = id ? (status === "resolved" ? "resolved" : "acknowledged") : "ignored";
+			return { fingerprint, alertId: id ?? null, outcome };
 		});
 
-		metrics.record(tenant, prepared, results, (performance.now() - started) / 1000);
+		metrics.record(tenant, plan, results, (performance.now() - started) / 1000);
 		return { alerts: results };
 	}
 
@@ -668,6 +679,24 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 			await Promise.all(allBatchers.flatMap((batchers) => [...batchers.values()].map((b) => b.drain())));
 		},
 	};
+}
+
+/**
+ * The writes' indexes in rounds within which no two share a fingerprint: a write goes to the first
+ * round that has none of its fingerprints yet. Each write's own fingerprints are distinct.
+ */
+function distinctRounds(writes: FiringWrite[]): number[][] {
+	const rounds: { members: number[]; fingerprints: Set<string> }[] = [];
+	writes.forEach((write, index) => {
+		let round = rounds.find((r) => !write.fingerprints.some((fingerprint) => r.fingerprints.has(fingerprint)));
+		if (!round) {
+			round = { members: [], fingerprints: new Set() };
+			rounds.push(round);
+		}
+		round.members.push(index);
+		for (const fingerprint of write.fingerprints) round.fingerprints.add(fingerprint);
+	});
+	return rounds.map((round) => round.members);
 }
 
 /**

@@ -110,10 +110,9 @@ export interface AlertEvent {
 
 /**
  * A firing alert ready to be written (fingerprinted, classified, enriched), in the shape the upsert
- * reads (`json_to_recordset`): the pipeline builds it once and the batch is its JSON, with no
- * copy per stage. Instants are ISO text, as JSON.stringify leaves its fast path for a Date. An
- * undefined field is left out of the JSON and reads as null. `occurrences` is how many times the
- * payload carried it (a payload may repeat an alert). Where its request's body is kept,
+ * reads (`json_to_recordset`). Instants are ISO text, as JSON.stringify leaves its fast path for a
+ * Date. An undefined field is left out of the JSON and reads as null. `occurrences` is how many
+ * times the payload carried it (a payload may repeat an alert). Where its request's body is kept,
  * `payload_path` is the alert's place in it and `raw` is left out.
  */
 export interface FiringRow {
@@ -129,8 +128,6 @@ export interface FiringRow {
 	kb_incident_id: string | undefined;
 	raw: unknown;
 	payload_path: string[] | undefined;
-	/** Its request's place among the statement's (1-based, as SQL arrays count); set by `upsertFiring`. */
-	request?: number;
 }
 
 /**
@@ -147,10 +144,23 @@ export interface FiringRequest {
 	payload?: WebhookPayload;
 }
 
-/** One request's new firing alerts, for the upsert. */
+/**
+ * One request's new firing alerts, ready for the upsert: the rows are JSON text already. A request
+ * waits for its batch's statement for tens of milliseconds during a storm; holding its rows as one
+ * flat string instead of objects (and the request's parsed body behind them) keeps the young
+ * generation small and what survives a scavenge cheap to copy (ADR 0008).
+ */
 export interface FiringWrite {
 	request: FiringRequest;
-	rows: FiringRow[];
+	/** The rows' fingerprints, in order, distinct. */
+	fingerprints: string[];
+	/** The rows as a JSON array. */
+	rowsJson: string;
+}
+
+/** Serializes a request's rows for the upsert (`rows` must have distinct fingerprints). */
+export function firingWrite(request: FiringRequest, rows: FiringRow[]): FiringWrite {
+	return { request, fingerprints: rows.map((row) => row.fingerprint), rowsJson: jsonText(rows) };
 }
 
 const tables = (db: Db, schema: string): Kysely<AlertTables> => db.withSchema(schema).withTables<AlertTables>();
@@ -230,23 +240,24 @@ function textPerSchema(build: (quotedSchema: string) => string): (schema: string
 
 /**
  * The upsert after the kept bodies. The rows arrive as one JSON parameter (`json_to_recordset`),
- * what their requests share as four arrays indexed by each row's `request` ($2–$5), so this text
- * never depends on the batch: the same statement whatever its size. json, not jsonb: json is only
- * checked, where jsonb would build and sort the whole batch, and since the raw payloads left the
- * rows (migration 0015) only the label maps are parsed into jsonb (PostgreSQL's CPU per alert −8%
- * in bench:ingest; while every row carried its raw payload, jsonb had been 8% faster). Rows go in
- * fingerprint order so concurrent batches take the unique index's locks in the same order and
- * cannot deadlock.
+ * what their requests share as four arrays ($2–$5) indexed by each row's request ($6, by the row's
+ * ordinality), so this text never depends on the batch: the same statement whatever its size.
+ * json, not jsonb: json is only checked, where jsonb would build and sort the whole batch, and
+ * since the raw payloads left the rows (migration 0015) only the label maps are parsed into jsonb
+ * (PostgreSQL's CPU per alert −8% in bench:ingest; while every row carried its raw payload, jsonb
+ * had been 8% faster). Rows go in fingerprint order so concurrent batches take the unique index's
+ * locks in the same order and cannot deadlock.
  */
 const upsertSqlFor = textPerSchema(
 	(s) => `
 input as (
-	select r.*, ($2::timestamptz[])[r.request] as seen_at, ($3::text[])[r.request] as actor,
-		($4::text[])[r.request] as source, ($5::uuid[])[r.request] as payload_id
-	from json_to_recordset($1::json) as r(
-		request integer, fingerprint text, severity text, title text, description text, labels jsonb,
+	select r.*, ($2::timestamptz[])[q.request] as seen_at, ($3::text[])[q.request] as actor,
+		($4::text[])[q.request] as source, ($5::uuid[])[q.request] as payload_id
+	from rows from (json_to_recordset($1::json) as (
+		fingerprint text, severity text, title text, description text, labels jsonb,
 		annotations jsonb, starts_at timestamptz, generator_url text, occurrences integer,
-		kb_incident_id uuid, raw jsonb, payload_path text[])
+		kb_incident_id uuid, raw jsonb, payload_path text[])) with ordinality as r
+	cross join lateral (select ($6::int[])[r.ordinality] as request) as q
 ),
 up as (
 	insert into ${s}.alerts as a (source, fingerprint, status, severity, title, description, labels, annotations,
@@ -268,44 +279,51 @@ up as (
 select * from up`,
 );
 
+/** Parameters before the kept bodies' (see `upsertSqlFor`). */
+const sharedParameters = 6;
+
 /**
  * The statement's first part, when bodies are kept: each body is its own text parameter after the
- * requests' ($6, $7, $8 for the first), so it is never escaped into the rows' JSON or parsed.
+ * requests' ($7, $8, $9 for the first), so it is never escaped into the rows' JSON or parsed.
  */
 function payloadsSql(schema: string, payloads: number): string {
 	if (payloads === 0) return "";
-	const values = Array.from(
-		{ length: payloads },
-		(_, i) => `($${3 * i + 6}::uuid, $${3 * i + 7}::timestamptz, $${3 * i + 8})`,
-	);
+	const values = Array.from({ length: payloads }, (_, i) => {
+		const p = sharedParameters + 3 * i;
+		return `($${p + 1}::uuid, $${p + 2}::timestamptz, $${p + 3})`;
+	});
 	return `kept as (
 	insert into ${quoteIdent(schema)}.webhook_payloads (id, received_at, body) values ${values.join(", ")}
 ),`;
 }
 
+/** The JSON arrays of several requests' rows as one. */
+function concatenatedRows(writes: FiringWrite[]): string {
+	if (writes.length === 1) return writes[0]!.rowsJson;
+	return `[${writes.map((write) => write.rowsJson.slice(1, -1)).join(",")}]`;
+}
+
 /**
  * Opens an alert per row, or counts a repeat of the open alert with the same fingerprint, and
  * keeps the webhook bodies the rows point at, in one statement: atomic without a transaction, one
- * round trip.
+ * round trip. Returns each write's results, its rows' in order.
  * The partial unique index \`alerts_open_fingerprint_key\` makes concurrent deliveries of the same
  * alert safe. \`xmax = 0\` tells an inserted row from an updated one
  * (https://www.postgresql.org/docs/current/sql-insert.html#SQL-ON-CONFLICT).
- * The rows of all requests must have distinct fingerprints.
+ * The rows of all writes must have distinct fingerprints.
  */
-export async function upsertFiring(trx: Db, schema: string, writes: FiringWrite[]): Promise<UpsertResult[]> {
-	const requests = writes.filter((write) => write.rows.length > 0);
-	if (requests.length === 0) return [];
-	requests.forEach((write, i) => {
-		for (const row of write.rows) row.request = i + 1;
-	});
-	const rows = requests.length === 1 ? requests[0]!.rows : requests.flatMap((write) => write.rows);
+export async function upsertFiring(trx: Db, schema: string, writes: FiringWrite[]): Promise<UpsertResult[][]> {
+	const requests = writes.filter((write) => write.fingerprints.length > 0);
+	if (requests.length === 0) return writes.map(() => []);
 	const shared = requests.map((write) => write.request);
+	const requestOfRow = requests.flatMap((write, i) => write.fingerprints.map(() => i + 1));
 	const parameters: unknown[] = [
-		jsonText(rows),
+		concatenatedRows(requests),
 		shared.map((request) => request.seenAt.toISOString()),
 		shared.map((request) => request.actor),
 		shared.map((request) => request.source),
 		shared.map((request) => request.payload?.id ?? null),
+		requestOfRow,
 	];
 	let payloads = 0;
 	for (const { payload, seenAt } of shared) {
@@ -316,7 +334,8 @@ export async function upsertFiring(trx: Db, schema: string, writes: FiringWrite[
 	const { rows: written } = await trx.executeQuery<UpsertResult>(
 		CompiledQuery.raw(`with ${payloadsSql(schema, payloads)}${upsertSqlFor(schema)}`, parameters),
 	);
-	return written;
+	const byFingerprint = new Map(written.map((row) => [row.fingerprint, row]));
+	return writes.map((write) => write.fingerprints.map((fingerprint) => byFingerprint.get(fingerprint)!));
 }
 
 /**

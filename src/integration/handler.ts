@@ -196,6 +196,9 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 		}
 		return inSpan(`webhook.${sender}`, { tenant: principal.tenant.slug, request_id: request.id }, async () => {
 			const alerts = await inSpan("webhook.parse", {}, async () => parse());
+			// The alerts are all the pipeline needs of the parsed body: let it go now, not when the
+			// answer is sent, so that a request waiting for its batch does not hold it (ADR 0008).
+			request.body = undefined;
 			return options.alerts.ingest(principal.tenant, alerts, `${sender}:${principal.id}`, body);
 		});
 	}

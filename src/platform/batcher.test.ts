@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createBatcher } from "./batcher.ts";
+import { createBatcher, ItemFailure } from "./batcher.ts";
 
 /** A flush that records its batches and waits until released, to hold flushes in flight. */
 function gatedFlush() {
@@ -75,6 +75,15 @@ describe("batcher", () => {
 		for (const call of failed) await expect(call).rejects.toThrow("database down");
 		fail = false;
 		expect(await batcher.add(3)).toBe(3);
+	});
+
+	it("rejects only the caller of an item the flush failed on its own", async () => {
+		const batcher = createBatcher(async (items: number[]) =>
+			items.map((n) => (n < 0 ? new ItemFailure(new Error(`${n} is negative`)) : n * 10)),
+		);
+		const [good, bad, other] = [1, -2, 3].map((n) => batcher.add(n));
+		await expect(bad).rejects.toThrow("-2 is negative");
+		expect([await good, await other]).toEqual([10, 30]);
 	});
 
 	it("drain waits for queued and in-flight items", async () => {

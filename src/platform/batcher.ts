@@ -18,15 +18,23 @@ export interface BatcherOptions<I> {
 	weight?: (item: I) => number;
 }
 
+/** A flush's result for an item that failed on its own: only that item's caller gets `error`. */
+export class ItemFailure {
+	constructor(readonly error: unknown) {}
+}
+
 interface Pending<I, R> {
 	item: I;
 	resolve(result: R): void;
 	reject(error: unknown): void;
 }
 
-/** `flush` gets the batch and returns one result per item, in order. */
+/**
+ * `flush` gets the batch and returns one result per item, in order; an `ItemFailure` rejects its
+ * item alone, where a flush that throws rejects the whole batch.
+ */
 export function createBatcher<I, R>(
-	flush: (items: I[]) => Promise<R[]>,
+	flush: (items: I[]) => Promise<(R | ItemFailure)[]>,
 	{ maxBatch = 500, concurrency = 1, weight = () => 1 }: BatcherOptions<I> = {},
 ): Batcher<I, R> {
 	let queue: Pending<I, R>[] = [];
@@ -51,7 +59,11 @@ export function createBatcher<I, R>(
 	async function runOne(batch: Pending<I, R>[]): Promise<void> {
 		try {
 			const results = await flush(batch.map((p) => p.item));
-			for (const [i, p] of batch.entries()) p.resolve(results[i] as R);
+			for (const [i, p] of batch.entries()) {
+				const result = results[i];
+				if (result instanceof ItemFailure) p.reject(result.error);
+				else p.resolve(result as R);
+			}
 		} catch (error) {
 			for (const p of batch) p.reject(error);
 		}
