@@ -61,8 +61,17 @@ export const labelMap = z
 	})
 	.meta({ type: "object", additionalProperties: { type: "string" } });
 
-/** RFC 3339 with any sub-second precision (Alertmanager trims trailing zeros, up to nanoseconds). */
-export const rfc3339 = z.iso.datetime({ offset: true });
+/** Go's zero time, Alertmanager's "unset": the earliest instant a sender's timestamp may be. */
+const EARLIEST_INSTANT = Date.parse("0001-01-01T00:00:00Z");
+
+/**
+ * RFC 3339 with any sub-second precision (Alertmanager trims trailing zeros, up to nanoseconds),
+ * from year 1 on: RFC 3339 allows year 0000, which PostgreSQL's ISO input refuses.
+ */
+export const rfc3339 = z.iso
+	.datetime({ offset: true })
+	// Text that is no timestamp at all parses to NaN and passes here: the format issue says it all.
+	.refine((text) => !(Date.parse(text) < EARLIEST_INSTANT), { message: "must not be before year 0001 (UTC)" });
 
 /**
  * One alert as an integration adapter hands it to the pipeline: the sender's format already

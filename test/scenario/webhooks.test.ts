@@ -252,10 +252,17 @@ describe.each(["alertmanager", "generic", "keep", "pagerduty"])(`bad input on /%
 		const field = { alertmanager: "startsAt", generic: "starts_at", keep: "lastReceived", pagerduty: "timestamp" }[
 			receiver
 		]!;
-		const body = variant(receiver, (a) => {
-			a[field] = "2026-11-26 13:00";
-		});
-		await expectRejected(await post(receiver, body), 400, field);
+		for (const timestamp of [
+			"2026-11-26 13:00",
+			// RFC 3339, but before year 1, which PostgreSQL cannot store: directly, or by its offset.
+			"0000-06-01T00:00:00Z",
+			"0001-01-01T00:30:00+01:00",
+		]) {
+			const body = variant(receiver, (a) => {
+				a[field] = timestamp;
+			});
+			await expectRejected(await post(receiver, body), 400, field);
+		}
 	});
 
 	it("more alerts than the configured maximum → 400", async () => {
