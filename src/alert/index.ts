@@ -34,5 +34,6 @@ export {
 	MAX_LABEL_BYTES,
 	rfc3339,
 	type Severity,
+	senderFingerprint,
 	severities,
 } from "./types.ts";

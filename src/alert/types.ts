@@ -61,6 +61,13 @@ export const labelMap = z
 	})
 	.meta({ type: "object", additionalProperties: { type: "string" } });
 
+/** A sender's own identity for an alert: 1 to 256 characters, no NUL (PostgreSQL's text refuses it). */
+export const senderFingerprint = z
+	.string()
+	.min(1)
+	.max(256)
+	.refine((text) => !text.includes("\u0000"), { message: "must not contain NUL bytes" });
+
 /** Go's zero time, Alertmanager's "unset": the earliest instant a sender's timestamp may be. */
 const EARLIEST_INSTANT = Date.parse("0001-01-01T00:00:00Z");
 

@@ -23,7 +23,7 @@
  * `routeLabels`) are accepted and kept in the raw payload.
  */
 import { z } from "zod";
-import { type IncomingAlert, labelMap, rfc3339 } from "../alert/index.ts";
+import { type IncomingAlert, labelMap, rfc3339, senderFingerprint } from "../alert/index.ts";
 
 export const alertmanagerAlert = z.looseObject({
 	status: z.enum(["firing", "resolved"]),
@@ -32,7 +32,7 @@ export const alertmanagerAlert = z.looseObject({
 	startsAt: rfc3339.optional(),
 	endsAt: rfc3339.optional(),
 	generatorURL: z.string().max(8192).optional(),
-	fingerprint: z.string().min(1).max(256).optional(),
+	fingerprint: senderFingerprint.optional(),
 });
 
 export const alertmanagerPayload = z

@@ -24,7 +24,7 @@
  * in the raw payload.
  */
 import { z } from "zod";
-import { type IncomingAlert, labelMap, rfc3339, severities } from "../alert/index.ts";
+import { type IncomingAlert, labelMap, rfc3339, senderFingerprint, severities } from "../alert/index.ts";
 import { alertArray } from "./one-or-many.ts";
 
 /** The longest description accepted, in UTF-8 bytes (64 KiB). */
@@ -61,7 +61,7 @@ export const genericAlert = z
 		annotations: labelMap.default({}).meta({
 			description: "Informational string key/value pairs, such as a runbook link (values at most 8 KiB, no NUL).",
 		}),
-		fingerprint: z.string().min(1).max(256).optional().meta({
+		fingerprint: senderFingerprint.optional().meta({
 			description:
 				"The sender's stable identity for this alert, 1 to 256 characters: repeated sends with the same fingerprint update one alert.",
 		}),

@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { type AlertApi, alertSources, type IncomingAlert, type WebhookBody } from "../alert/index.ts";
 import { AppError } from "../platform/errors.ts";
+import { useJsonBodyParser } from "../platform/json-body.ts";
 import { inSpan } from "../platform/tracing.ts";
 import { actorOf, type TenantApi, tenantPrincipal } from "../tenant/index.ts";
 import { alertmanagerPayload, fromAlertmanager } from "./alertmanager.ts";
@@ -42,12 +43,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 	// A webhook's body is kept as the text that arrived (ADR 0008), so the JSON parser keeps it; errors
 	// and prototype-poisoning checks are Fastify's own.
 	const bodyTexts = new WeakMap<FastifyRequest, string>();
-	const parseJson = app.getDefaultJsonParser("error", "error");
-	app.removeContentTypeParser("application/json");
-	app.addContentTypeParser("application/json", { parseAs: "string" }, (request, text, done) => {
-		bodyTexts.set(request, text as string);
-		parseJson(request, text as string, done);
-	});
+	useJsonBodyParser(app, (request, text) => bodyTexts.set(request, text));
 	/**
 	 * The request's body to keep for its alerts, with where each alert lies in it: under `alerts`
 	 * (Alertmanager), or as the body's items (Keep and the generic format send an array of alerts,

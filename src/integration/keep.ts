@@ -21,7 +21,14 @@
  * `providerType`, `firingStartTime`, enrichments…) are accepted and kept in the raw payload.
  */
 import { z } from "zod";
-import { type IncomingAlert, labelText, MAX_LABEL_BYTES, rfc3339, type Severity } from "../alert/index.ts";
+import {
+	type IncomingAlert,
+	labelText,
+	MAX_LABEL_BYTES,
+	rfc3339,
+	type Severity,
+	senderFingerprint,
+} from "../alert/index.ts";
 import { alertArray } from "./one-or-many.ts";
 
 /** The longest description or message accepted, in UTF-8 bytes (64 KiB). */
@@ -70,7 +77,7 @@ export const keepAlert = z
 		description: longText().nullish(),
 		url: z.string().max(8192).nullish(),
 		labels: z.record(labelText, keepLabelValue).nullish(),
-		fingerprint: z.string().min(1).max(256).nullish(),
+		fingerprint: senderFingerprint.nullish(),
 		pushed: z.boolean().nullish(),
 		event_id: z.string().nullish(),
 		note: z.string().nullish(),

@@ -101,6 +101,8 @@ export const slackRoutes: FastifyPluginAsyncZod<SlackRoutesOptions> = async (
 		keepRaw(request, body as string);
 		done(null, Object.fromEntries(new URLSearchParams(body as string)));
 	});
+	// Slack signs what it sent: this parser replaces the server's, which would not keep the text.
+	app.removeContentTypeParser("application/json");
 	app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
 		keepRaw(request, body as string);
 		try {

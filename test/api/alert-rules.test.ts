@@ -97,6 +97,11 @@ describe(`severity rules (${backendName})`, () => {
 		["an unknown severity", { ...dbRule, severity: "urgent" }, "body.severity"],
 		["a missing name", { ...dbRule, name: undefined }, "body.name"],
 		["an unknown field", { ...dbRule, colour: "red" }, "body"],
+		[
+			"half a surrogate pair (not valid Unicode)",
+			{ ...dbRule, matchers: [{ label: "team", op: "=", value: "db-\ud800" }] },
+			"body.matchers.0.value",
+		],
 	])("rejects %s with 400 naming the field, writing nothing", async (_why, json, path) => {
 		const before = (await app.request("GET", "/api/v1/alert-rules", { key: engineer })).body.rules.length;
 		const response = await app.request("POST", "/api/v1/alert-rules", { key: manager, json });

@@ -248,6 +248,28 @@ describe.each(["alertmanager", "generic", "keep", "pagerduty"])(`bad input on /%
 		await expectRejected(await post(receiver, huge), 400, "labels");
 	});
 
+	it("strings that are not valid Unicode (half a surrogate pair) → 400 naming the field", async () => {
+		const field = receiver === "pagerduty" ? "payload.source" : `${labelsField[receiver]}.host`;
+		const body = variant(receiver, (a) => {
+			if (receiver === "pagerduty") a.source = "db-\ud800";
+			else a.labels = { ...a.labels, host: "db-\udc00-2" };
+		});
+		await expectRejected(await post(receiver, body), 400, field);
+	});
+
+	it("a fingerprint with a NUL byte → 400 naming the field (PagerDuty hashes its dedup key: any text is one)", async () => {
+		if (receiver === "pagerduty") {
+			const r = await post(receiver, { routing_key: key, event_action: "acknowledge", dedup_key: "x\u0000" }, "");
+			expect(r.status).toBe(202);
+			expect(await alertCount()).toBe(before);
+			return;
+		}
+		const body = variant(receiver, (a) => {
+			a.fingerprint = "fp\u0000-1";
+		});
+		await expectRejected(await post(receiver, body), 400, "fingerprint");
+	});
+
 	it("timestamps that aren't RFC 3339 → 400", async () => {
 		const field = { alertmanager: "startsAt", generic: "starts_at", keep: "lastReceived", pagerduty: "timestamp" }[
 			receiver

@@ -29,6 +29,7 @@ import { type KnowledgeBaseApi, knowledgeBaseRoutes, type RunbookApi } from "../
 import { webhookRoutes } from "../../integration/index.ts";
 import type { EventBus } from "../../platform/bus/index.ts";
 import type { Clock } from "../../platform/clock.ts";
+import { useJsonBodyParser } from "../../platform/json-body.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { Metrics } from "../../platform/metrics.ts";
 import { type RosterApi, rosterRoutes } from "../../roster/index.ts";
@@ -113,6 +114,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 
 	// JSON only: Fastify's default text/plain parser would turn a wrong content type into a confusing 400.
 	app.removeContentTypeParser("text/plain");
+	useJsonBodyParser(app);
 	app.setValidatorCompiler(validatorCompiler);
 	app.setSerializerCompiler(serializerCompiler);
 	registerErrorHandling(app, deps.bodyLimitBytes);

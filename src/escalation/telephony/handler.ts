@@ -119,6 +119,8 @@ export const vonageWebhookRoutes: FastifyPluginAsyncZod<{
 }> = async (app, { escalations, signatureSecret, smsSignatureMethod }) => {
 	// The JWT signs the body's SHA-256, so the body is kept as it arrived.
 	const rawBodies = new WeakMap<object, string>();
+	// Replaces the server's parser, which would not keep the text (and refuses an empty body).
+	app.removeContentTypeParser("application/json");
 	app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
 		rawBodies.set(request, body as string);
 		try {
