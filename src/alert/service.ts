@@ -400,10 +400,23 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 	 */
 	function ingest(tenant: TenantRef, incoming: IncomingAlert[], actor: string, body?: WebhookBody) {
 		const attributes = { tenant: tenant.slug, source: incoming[0]?.source ?? "none", alerts: incoming.length };
-		return inSpan("alert.ingest", attributes, () => {
-			const started = performance.now();
-			return planWrites(tenant, incoming, actor, body).then((plan) => applyPlan(tenant, plan, started));
-		});
+		return inSpan("alert.ingest", attributes, () => runPipeline(tenant, incoming, actor, body));
+	}
+
+	/**
+	 * Returns the second stage's promise instead of awaiting it, so that this frame (and `incoming`
+	 * with it) is gone while the writes wait. A callback written here, such as `.then(plan => …)`,
+	 * would keep it: V8 gives the closures of one scope one shared context.
+	 */
+	async function runPipeline(
+		tenant: TenantRef,
+		incoming: IncomingAlert[],
+		actor: string,
+		body: WebhookBody | undefined,
+	): Promise<IngestResult> {
+		const started = performance.now();
+		const plan = await planWrites(tenant, incoming, actor, body);
+		return applyPlan(tenant, plan, started);
 	}
 
 	async function planWrites(
