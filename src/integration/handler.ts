@@ -1,10 +1,9 @@
 import { hash, randomUUID } from "node:crypto";
-import type { FastifyRequest } from "fastify";
+import type { FastifyBodyParser, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { type AlertApi, alertSources, type IncomingAlert, type WebhookBody } from "../alert/index.ts";
 import { AppError } from "../platform/errors.ts";
-import { useJsonBodyParser } from "../platform/json-body.ts";
 import { inSpan } from "../platform/tracing.ts";
 import { actorOf, type TenantApi, tenantPrincipal } from "../tenant/index.ts";
 import { alertmanagerPayload, fromAlertmanager } from "./alertmanager.ts";
@@ -18,6 +17,8 @@ export interface WebhookRoutesOptions {
 	tenants: Pick<TenantApi, "createApiKey">;
 	/** Most alerts one request may carry (OPSWATCH_MAX_ALERTS_PER_REQUEST). */
 	maxAlertsPerRequest: number;
+	/** The server's JSON body parser (its errors and checks), which the webhooks wrap to keep the text. */
+	parseJson: FastifyBodyParser<string>;
 }
 
 export const ingestResponse = z
@@ -43,7 +44,11 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 	// A webhook's body is kept as the text that arrived (ADR 0008), so the JSON parser keeps it; errors
 	// and prototype-poisoning checks are Fastify's own.
 	const bodyTexts = new WeakMap<FastifyRequest, string>();
-	useJsonBodyParser(app, (request, text) => bodyTexts.set(request, text));
+	app.removeContentTypeParser("application/json");
+	app.addContentTypeParser("application/json", { parseAs: "string" }, (request, text, done) => {
+		bodyTexts.set(request, text as string);
+		options.parseJson(request, text as string, done);
+	});
 	/**
 	 * The request's body to keep for its alerts, with where each alert lies in it: under `alerts`
 	 * (Alertmanager), or as the body's items (Keep and the generic format send an array of alerts,

@@ -29,7 +29,6 @@ import { type KnowledgeBaseApi, knowledgeBaseRoutes, type RunbookApi } from "../
 import { webhookRoutes } from "../../integration/index.ts";
 import type { EventBus } from "../../platform/bus/index.ts";
 import type { Clock } from "../../platform/clock.ts";
-import { useJsonBodyParser } from "../../platform/json-body.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { Metrics } from "../../platform/metrics.ts";
 import { type RosterApi, rosterRoutes } from "../../roster/index.ts";
@@ -50,6 +49,7 @@ import { registerAdmission } from "./admission.ts";
 import { type RateLimits, registerAuth } from "./auth.ts";
 import { registerErrorHandling } from "./errors.ts";
 import { healthRoutes, type ReadinessCheck } from "./health.ts";
+import { jsonBodyParser } from "./json-body.ts";
 import { lazyRequestLogger } from "./request-logger.ts";
 
 export interface HttpServerDeps {
@@ -114,7 +114,9 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 
 	// JSON only: Fastify's default text/plain parser would turn a wrong content type into a confusing 400.
 	app.removeContentTypeParser("text/plain");
-	useJsonBodyParser(app);
+	const parseJson = jsonBodyParser(app);
+	app.removeContentTypeParser("application/json");
+	app.addContentTypeParser("application/json", { parseAs: "string" }, parseJson);
 	app.setValidatorCompiler(validatorCompiler);
 	app.setSerializerCompiler(serializerCompiler);
 	registerErrorHandling(app, deps.bodyLimitBytes);
@@ -203,6 +205,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 			alerts: deps.api.alerts,
 			tenants: deps.api.tenants,
 			maxAlertsPerRequest: deps.api.maxAlertsPerRequest,
+			parseJson,
 		});
 	}
 
