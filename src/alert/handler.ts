@@ -212,16 +212,30 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app
 			config: { auth: { permission: "alerts.read" } },
 			schema: {
 				tags,
-				summary: "An alert with its timeline",
+				summary: "An alert with its timeline, its knowledge-base entry and what the sender sent",
 				params: z.object({ id: z.uuid() }),
 				response: {
-					200: z.object({ alert: alertDto, timeline: z.array(eventDto), knowledgeBase: knowledgeBaseDto.nullable() }),
+					200: z.object({
+						alert: alertDto,
+						raw: z.unknown().meta({
+							description:
+								"The sender's own object for this alert, as it arrived: an Alertmanager alert of its group, a Keep " +
+								"AlertDto, a generic alert, or a PagerDuty event without its routing_key; null if none was kept",
+						}),
+						timeline: z.array(eventDto),
+						knowledgeBase: knowledgeBaseDto.nullable(),
+					}),
 				},
 			},
 		},
 		async (request) => {
 			const { alert, events, knowledgeBase } = await alerts.get(tenantPrincipal(request).tenant, request.params.id);
-			return { alert: toAlertDto(alert), timeline: events.map(toEventDto), knowledgeBase: knowledgeBase ?? null };
+			return {
+				alert: toAlertDto(alert),
+				raw: alert.raw ?? null,
+				timeline: events.map(toEventDto),
+				knowledgeBase: knowledgeBase ?? null,
+			};
 		},
 	);
 

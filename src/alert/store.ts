@@ -504,12 +504,24 @@ export async function findAlert(db: Db, schema: string, id: string): Promise<Ale
 		.selectFrom("alerts as a")
 		.leftJoin("webhook_payloads as p", "p.id", "a.payload_id")
 		.selectAll("a")
-		.select(sql<unknown>`p.body::jsonb #> a.payload_path`.as("kept"))
+		.select("p.body as kept_body")
 		.where("a.id", "=", id)
 		.executeTakeFirst();
 	if (!row) return undefined;
-	const { kept, ...alert } = row;
-	return alertFromRow({ ...alert, raw: alert.raw ?? kept ?? null });
+	const { kept_body, ...alert } = row;
+	return alertFromRow({ ...alert, raw: alert.raw ?? objectAt(kept_body, alert.payload_path) });
+}
+
+/**
+ * The alert's object in its kept webhook body. Parsed here, not with PostgreSQL's `::jsonb #>`:
+ * JSON allows a NUL (`\u0000`) in a field no receiver checks, and jsonb refuses it, which would
+ * make the alert unreadable.
+ */
+function objectAt(body: string | null, path: string[] | null): unknown {
+	if (body === null || path === null) return null;
+	let value: unknown = JSON.parse(body);
+	for (const key of path) value = (value as Record<string, unknown> | null | undefined)?.[key];
+	return value ?? null;
 }
 
 /** The alert, locked for a status change in the caller's transaction. */
