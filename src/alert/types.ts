@@ -62,11 +62,7 @@ export const labelMap = z
 	.meta({ type: "object", additionalProperties: { type: "string" } });
 
 /** A sender's own identity for an alert: 1 to 256 characters, no NUL (PostgreSQL's text refuses it). */
-export const senderFingerprint = z
-	.string()
-	.min(1)
-	.max(256)
-	.refine((text) => !text.includes("\u0000"), { message: "must not contain NUL bytes" });
+export const senderFingerprint = labelText.min(1).max(256);
 
 /** Go's zero time, Alertmanager's "unset": the earliest instant a sender's timestamp may be. */
 const EARLIEST_INSTANT = Date.parse("0001-01-01T00:00:00Z");

@@ -41,8 +41,8 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 		token: z.string().optional().meta({ description: "An integration key, for senders that can set no header" }),
 	});
 
-	// A webhook's body is kept as the text that arrived (ADR 0008), so the JSON parser keeps it; errors
-	// and prototype-poisoning checks are Fastify's own.
+	// A webhook's body is kept as the text that arrived (ADR 0008), so the JSON parser keeps it; the
+	// parsing itself (errors, prototype-poisoning and Unicode checks) is the server's.
 	const bodyTexts = new WeakMap<FastifyRequest, string>();
 	app.removeContentTypeParser("application/json");
 	app.addContentTypeParser("application/json", { parseAs: "string" }, (request, text, done) => {

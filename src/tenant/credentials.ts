@@ -1,4 +1,4 @@
-import { createHash, hash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 
 /**
  * Credentials are 256 random bits with a recognisable prefix (so secret scanners and people can
@@ -21,7 +21,7 @@ export const displayPrefix = (key: string): string => key.slice(0, API_KEY_PREFI
 
 /** Constant-time comparison of two secrets of any length. */
 export function secretsEqual(a: string, b: string): boolean {
-	const left = createHash("sha256").update(a).digest();
-	const right = createHash("sha256").update(b).digest();
+	const left = hash("sha256", a, "buffer");
+	const right = hash("sha256", b, "buffer");
 	return timingSafeEqual(left, right);
 }
