@@ -101,7 +101,12 @@ export interface AlertPage {
  * alert's object per alert (ADR 0008). Never a body that holds a credential.
  */
 export interface WebhookBody {
-	text: string;
+	/**
+	 * The body as it arrived, in UTF-8. Bytes rather than a string: a request holds its body until its
+	 * batch's statement is sent, tens of milliseconds in a storm, and a string that long lived would be
+	 * copied by every scavenge it outlives; a Buffer's bytes lie outside the JS heap (ADR 0008).
+	 */
+	bytes: Buffer;
 	/** Where the alert at this index lies in the body: a JSON path of keys and array indexes. */
 	pathOf(index: number): string[];
 }
@@ -485,7 +490,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 			actor: plan.by,
 			// A request comes through one receiver, so its alerts share their source.
 			source: incoming[0]!.source,
-			payload: body && { id: timeOrderedId(now), body: body.text },
+			payload: body && { id: timeOrderedId(now), body: body.bytes },
 		};
 		const seenAt = now.toISOString();
 		const rows: FiringRow[] = misses.map(({ alert, count }, i) => ({

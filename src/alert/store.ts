@@ -154,13 +154,13 @@ export interface FiringWrite {
 	request: FiringRequest;
 	/** The rows' fingerprints, in order, distinct. */
 	fingerprints: string[];
-	/** The rows as a JSON array. */
-	rowsJson: string;
+	/** The rows as a JSON array, in UTF-8: off the JS heap while the request waits, as its body is. */
+	rowsJson: Buffer;
 }
 
 /** Serializes a request's rows for the upsert (`rows` must have distinct fingerprints). */
 export function firingWrite(request: FiringRequest, rows: FiringRow[]): FiringWrite {
-	return { request, fingerprints: rows.map((row) => row.fingerprint), rowsJson: jsonText(rows) };
+	return { request, fingerprints: rows.map((row) => row.fingerprint), rowsJson: Buffer.from(jsonText(rows)) };
 }
 
 const tables = (db: Db, schema: string): Kysely<AlertTables> => db.withSchema(schema).withTables<AlertTables>();
@@ -220,7 +220,7 @@ export interface UpsertResult {
  */
 export interface WebhookPayload {
 	id: string;
-	body: string;
+	body: Buffer;
 }
 
 const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
@@ -298,10 +298,14 @@ function payloadsSql(schema: string, payloads: number): string {
 }
 
 /** The JSON arrays of several requests' rows as one. */
-function concatenatedRows(writes: FiringWrite[]): string {
+function concatenatedRows(writes: FiringWrite[]): Buffer {
 	if (writes.length === 1) return writes[0]!.rowsJson;
-	return `[${writes.map((write) => write.rowsJson.slice(1, -1)).join(",")}]`;
+	const parts = writes.flatMap((write) => [COMMA, write.rowsJson.subarray(1, -1)]);
+	parts[0] = OPEN;
+	return Buffer.concat([...parts, CLOSE]);
 }
+
+const [OPEN, COMMA, CLOSE] = ["[", ",", "]"].map((text) => Buffer.from(text)) as [Buffer, Buffer, Buffer];
 
 /**
  * Opens an alert per row, or counts a repeat of the open alert with the same fingerprint, and

@@ -21,7 +21,8 @@
  * ```
  */
 import { createHash } from "node:crypto";
-import webpush, { type RequestDetails } from "web-push";
+import { createRequire } from "node:module";
+import type { RequestDetails } from "web-push";
 import { type Channel, ChannelError, type Delivery, type OutgoingNotification } from "./channels.ts";
 
 /** VAPID keys (base64url, as {@link generateVapidKeys} makes them) and the contact push services see. */
@@ -66,6 +67,14 @@ export interface WebPushChannel extends Channel {
 	send(notification: OutgoingNotification): Promise<PushDelivery>;
 }
 
+/**
+ * The package, loaded on first use: most deployments configure no push keys, and it and its
+ * crypto dependencies are 1.5 MB of heap that the ingest path's young generation would rather have
+ * (ADR 0008). Required (it is CommonJS) so that construction stays synchronous.
+ */
+let loaded: typeof import("web-push") | undefined;
+const webpush = () => (loaded ??= createRequire(import.meta.url)("web-push") as typeof import("web-push"));
+
 const DEFAULT_TIMEOUT_MS = 10_000;
 /** A page older than 5 minutes has been escalated past; the push service may drop it. */
 const TTL_SECONDS = 300;
@@ -76,7 +85,7 @@ const MAX_SUBSCRIPTIONS = 20;
 
 /** Makes a VAPID key pair (base64url), for `opswatch` to print once at setup. */
 export function generateVapidKeys(): { publicKey: string; privateKey: string } {
-	return webpush.generateVAPIDKeys();
+	return webpush().generateVAPIDKeys();
 }
 
 /**
@@ -87,7 +96,7 @@ export function createWebPushChannel(options: WebPushOptions): { channel: WebPus
 	const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 	const vapidDetails = { subject: options.subject, publicKey: options.publicKey, privateKey: options.privateKey };
 	try {
-		webpush.getVapidHeaders(
+		webpush().getVapidHeaders(
 			"https://push.example.invalid",
 			options.subject,
 			options.publicKey,
@@ -103,7 +112,7 @@ export function createWebPushChannel(options: WebPushOptions): { channel: WebPus
 	async function push(subscription: PushSubscriptionJson, payload: string, topic: string): Promise<Outcome> {
 		let details: RequestDetails;
 		try {
-			details = webpush.generateRequestDetails(subscription, payload, {
+			details = webpush().generateRequestDetails(subscription, payload, {
 				vapidDetails,
 				TTL: TTL_SECONDS,
 				urgency: "high",

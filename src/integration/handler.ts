@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { hash, randomUUID } from "node:crypto";
 import type { FastifyBodyParser, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
@@ -41,13 +42,16 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 		token: z.string().optional().meta({ description: "An integration key, for senders that can set no header" }),
 	});
 
-	// A webhook's body is kept as the text that arrived (ADR 0008), so the JSON parser keeps it; the
-	// parsing itself (errors, prototype-poisoning and Unicode checks) is the server's.
-	const bodyTexts = new WeakMap<FastifyRequest, string>();
+	// A webhook's body is kept as the bytes that arrived (ADR 0008), so the JSON parser keeps them;
+	// the parsing itself (errors, prototype-poisoning and Unicode checks) is the server's.
+	const bodies = new WeakMap<FastifyRequest, Buffer>();
 	app.removeContentTypeParser("application/json");
-	app.addContentTypeParser("application/json", { parseAs: "string" }, (request, text, done) => {
-		bodyTexts.set(request, text as string);
-		options.parseJson(request, text as string, done);
+	app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
+		const bytes = body as Buffer;
+		const text = bytes.toString();
+		// Bytes that aren't UTF-8 decode to U+FFFD: keep the text that was parsed, which PostgreSQL takes.
+		bodies.set(request, isUtf8(bytes) ? bytes : Buffer.from(text));
+		options.parseJson(request, text, done);
 	});
 	/**
 	 * The request's body to keep for its alerts, with where each alert lies in it: under `alerts`
@@ -55,11 +59,11 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 	 * or one alert, taken as an array of one).
 	 */
 	const keptBody = (request: FastifyRequest, layout: "alerts" | "items"): WebhookBody | undefined => {
-		const text = bodyTexts.get(request);
-		if (text === undefined) return undefined;
-		if (layout === "alerts") return { text, pathOf: (i) => ["alerts", String(i)] };
-		const array = /^\s*\[/.test(text);
-		return { text, pathOf: (i) => (array ? [String(i)] : []) };
+		const bytes = bodies.get(request);
+		if (bytes === undefined) return undefined;
+		if (layout === "alerts") return { bytes, pathOf: (i) => ["alerts", String(i)] };
+		const array = startsWithArray(bytes);
+		return { bytes, pathOf: (i) => (array ? [String(i)] : []) };
 	};
 
 	// The ingest result is our own object, typed by TypeScript: it is written as it is, not encoded
@@ -241,3 +245,12 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 		},
 	);
 };
+
+/** JSON whitespace: space, tab, line feed, carriage return. */
+const JSON_WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
+/** Whether a JSON text is an array: its first byte after whitespace is `[`. */
+function startsWithArray(bytes: Buffer): boolean {
+	for (const byte of bytes) if (!JSON_WHITESPACE.has(byte)) return byte === 0x5b;
+	return false;
+}

@@ -370,6 +370,23 @@ describe(`Each alert keeps the sender's object (${backendName})`, () => {
 		expect(await raw(created.body.alerts[0].alertId)).toEqual(dto);
 	});
 
+	it("a body with bytes that aren't UTF-8 is kept as the text that was read from it", async () => {
+		// Node reads a stray byte as U+FFFD; PostgreSQL would refuse the byte itself in a text column.
+		const bytes = Buffer.concat([
+			Buffer.from('{"title": "Stray byte", "labels": {"host": "db-'),
+			Buffer.from([0xff]),
+			Buffer.from('"}, "fingerprint": "stray-byte-1"}'),
+		]);
+		const created = await app.request("POST", "/api/v1/webhooks/generic", {
+			key,
+			body: bytes,
+			headers: { "content-type": "application/json" },
+		});
+		expect(created.status).toBe(200);
+		const shown = await raw(created.body.alerts[0].alertId);
+		expect(shown).toEqual({ title: "Stray byte", labels: { host: "db-\ufffd" }, fingerprint: "stray-byte-1" });
+	});
+
 	it("a PagerDuty event keeps its event without the routing key, and its body is not kept", async () => {
 		const event = {
 			routing_key: key,
