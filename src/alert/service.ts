@@ -464,6 +464,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		const plan: WritePlan = {
 			fingerprints: prepared.map((p) => p.fingerprint),
 			statuses: prepared.map((p) => p.incoming.status),
+			// A request comes through one receiver, so its alerts share their source.
 			source: incoming[0]?.source,
 			severities: prepared.map((p) => p.severity),
 			counted,
@@ -488,8 +489,8 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		const request: store.FiringRequest = {
 			seenAt: now,
 			actor: plan.by,
-			// A request comes through one receiver, so its alerts share their source.
-			source: incoming[0]!.source,
+			// There are alerts to write, so there is a source.
+			source: plan.source!,
 			payload: body && { id: timeOrderedId(now), body: body.bytes },
 		};
 		const seenAt = now.toISOString();

@@ -145,10 +145,10 @@ export interface FiringRequest {
 }
 
 /**
- * One request's new firing alerts, ready for the upsert: the rows are JSON text already. A request
- * waits for its batch's statement for tens of milliseconds during a storm; holding its rows as one
- * flat string instead of objects (and the request's parsed body behind them) keeps the young
- * generation small and what survives a scavenge cheap to copy (ADR 0008).
+ * One request's new firing alerts, ready for the upsert: the rows are serialized already. A request
+ * waits for its batch's statement for tens of milliseconds during a storm; holding its rows as JSON
+ * bytes instead of objects (and the request's parsed body behind them) keeps the young generation
+ * small, and the bytes lie outside the JS heap (ADR 0008).
  */
 export interface FiringWrite {
 	request: FiringRequest;
@@ -283,8 +283,9 @@ select * from up`,
 const sharedParameters = 6;
 
 /**
- * The statement's first part, when bodies are kept: each body is its own text parameter after the
- * requests' ($7, $8, $9 for the first), so it is never escaped into the rows' JSON or parsed.
+ * The statement's first part, when bodies are kept: each body is its own parameter after the
+ * requests' ($7, $8, $9 for the first), so it is never escaped into the rows' JSON or parsed. It is
+ * bytes, which pg sends in binary format: for a text column, that is the text itself.
  */
 function payloadsSql(schema: string, payloads: number): string {
 	if (payloads === 0) return "";
@@ -320,21 +321,22 @@ export async function upsertFiring(trx: Db, schema: string, writes: FiringWrite[
 	const requests = writes.filter((write) => write.fingerprints.length > 0);
 	if (requests.length === 0) return writes.map(() => []);
 	const shared = requests.map((write) => write.request);
+	const seenAt = shared.map((request) => request.seenAt.toISOString());
 	const requestOfRow = requests.flatMap((write, i) => write.fingerprints.map(() => i + 1));
 	const parameters: unknown[] = [
 		concatenatedRows(requests),
-		shared.map((request) => request.seenAt.toISOString()),
+		seenAt,
 		shared.map((request) => request.actor),
 		shared.map((request) => request.source),
 		shared.map((request) => request.payload?.id ?? null),
 		requestOfRow,
 	];
 	let payloads = 0;
-	for (const { payload, seenAt } of shared) {
-		if (!payload) continue;
-		parameters.push(payload.id, seenAt.toISOString(), payload.body);
+	shared.forEach(({ payload }, i) => {
+		if (!payload) return;
+		parameters.push(payload.id, seenAt[i], payload.body);
 		payloads++;
-	}
+	});
 	const { rows: written } = await trx.executeQuery<UpsertResult>(
 		CompiledQuery.raw(`with ${payloadsSql(schema, payloads)}${upsertSqlFor(schema)}`, parameters),
 	);
