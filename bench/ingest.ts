@@ -6,8 +6,15 @@
  * to a bare Fastify route that only parses them: the most any Node receiver does on this machine.
  * Writes bench/results/ingest.json.
  *
+ * Each comparison runs in BENCH_ROUNDS rounds (default 3) that alternate the two servers,
+ * BENCH_ROUND_S seconds each (10), and reports the median round: the machines here are shared, and
+ * their speed drifts by a third within a minute, which one run of each server after the other
+ * turned into ratios that said more about the minute than about the code. Rounds shorter than
+ * ~10 s flatter OpsWatch: the baseline is slower in its first seconds (ADR 0008).
+ *
  * Needs PostgreSQL and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL; defaults are the local servers).
- * Bounded: BENCH_DURATION_S seconds per scenario (default 10) with BENCH_CONNECTIONS connections (32).
+ * Bounded: BENCH_ROUNDS × BENCH_ROUND_S seconds per server per comparison, with BENCH_CONNECTIONS
+ * connections (32).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -33,7 +40,8 @@ import {
 
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const redisUrl = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
-const durationS = Number(process.env.BENCH_DURATION_S ?? 10);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const roundS = Number(process.env.BENCH_ROUND_S ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const poolSize = 10;
 const alertmanagerBinary = "/usr/bin/prometheus-alertmanager";
@@ -115,6 +123,8 @@ interface Measured {
 	p50_ms: number;
 	p99_ms: number;
 	errors: number;
+	/** The errors by kind: status codes, connection errors, timeouts. */
+	errorKinds: string;
 	/** CPU per 1,000 alerts, in ms: the server under load, PostgreSQL, Redis, the load generator. */
 	cpu: { server: number; postgres: number; redis: number; autocannon: number; machineCores: number };
 }
@@ -122,13 +132,18 @@ interface Measured {
 /** The pid of the server a scenario loads, by its URL's port. */
 const serverPids = new Map<number, number>();
 
-async function load(
-	name: string,
-	url: string,
-	headers: Record<string, string>,
-	alertsPerRequest: number,
-	body: () => string,
-): Promise<Measured> {
+/** One server under one kind of load. */
+interface Scenario {
+	name: string;
+	url: string;
+	headers: Record<string, string>;
+	alertsPerRequest: number;
+	body: () => string;
+}
+
+/** Loads the scenario's server for `seconds` with `connections` connections. */
+async function load(scenario: Scenario, seconds: number): Promise<Measured> {
+	const { url, headers, alertsPerRequest, body } = scenario;
 	const server = serverPids.get(Number(new URL(url).port));
 	const before = { server: cpuSeconds(server), ...sharedCpu(), postgresByPid: postgresCpuSeconds() };
 	const machine = machineCpuSeconds();
@@ -137,36 +152,140 @@ async function load(
 		url,
 		method: "POST",
 		connections,
-		duration: durationS,
+		duration: seconds,
 		headers: { "content-type": "application/json", ...headers },
 		requests: [{ setupRequest: (request) => ({ ...request, body: body() }) }],
 	});
-	const after = { server: cpuSeconds(server), ...sharedCpu() };
 	const machineAfter = machineCpuSeconds();
+	const loadS = (Date.now() - started) / 1000;
+	await settle();
+	// Read after the settling, so that work a load left behind (writes still in flight, autovacuum)
+	// counts against it.
+	const after = { server: cpuSeconds(server), ...sharedCpu() };
 	const ok = result.requests.total - result.non2xx;
 	const perThousand = (seconds: number) => Math.round((seconds * 1e7) / Math.max(1, ok * alertsPerRequest)) / 10;
-	const measured = {
-		alerts_per_s: Math.round((ok * alertsPerRequest) / (result.duration || durationS)),
-		requests_per_s: Math.round(ok / (result.duration || durationS)),
+	const errors = result.errors + result.timeouts + result.non2xx;
+	return {
+		alerts_per_s: Math.round((ok * alertsPerRequest) / (result.duration || seconds)),
+		requests_per_s: Math.round(ok / (result.duration || seconds)),
 		p50_ms: result.latency.p50,
 		p99_ms: result.latency.p99,
-		errors: result.errors + result.timeouts + result.non2xx,
+		errors,
+		errorKinds: errors ? errorKinds(result) : "",
 		cpu: {
 			server: perThousand(after.server - before.server),
 			postgres: perThousand(cpuSince(before.postgresByPid, postgresCpuSeconds())),
 			redis: perThousand(after.redis - before.redis),
 			autocannon: perThousand(after.autocannon - before.autocannon),
-			machineCores: Math.round(((machineAfter.busy - machine.busy) / ((Date.now() - started) / 1000)) * 100) / 100,
+			machineCores: Math.round(((machineAfter.busy - machine.busy) / loadS) * 100) / 100,
 		},
 	};
-	const cpu = measured.cpu;
+}
+
+/**
+ * Waits until the machine is quiet (under a fifth of a core busy for 200 ms, at most 5 s): what
+ * one server's load left running, such as its last writes or an autovacuum of its tables, must not
+ * slow the other server's round.
+ */
+async function settle(): Promise<void> {
+	const deadline = Date.now() + 5000;
+	let last = machineCpuSeconds();
+	while (Date.now() < deadline) {
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		const now = machineCpuSeconds();
+		const busyCores = (now.busy - last.busy) / 0.2;
+		last = now;
+		if (busyCores < 0.2) return;
+	}
+}
+
+/** Prints a scenario's figures: throughput, latency, errors, and whose CPU each alert cost. */
+function report(name: string, measured: Measured): void {
+	const { cpu } = measured;
 	console.log(
 		`  ${name.padEnd(34)} ${String(measured.alerts_per_s).padStart(8)} alerts/s  ` +
-			`p50 ${measured.p50_ms} ms  p99 ${measured.p99_ms} ms${measured.errors ? `  ERRORS ${measured.errors} (${errorKinds(result)})` : ""}\n` +
+			`p50 ${measured.p50_ms} ms  p99 ${measured.p99_ms} ms${measured.errors ? `  ERRORS ${measured.errors} (${measured.errorKinds})` : ""}\n` +
 			`  ${"".padEnd(34)} CPU ms per 1,000 alerts: server ${cpu.server}, PostgreSQL ${cpu.postgres}, ` +
 			`Redis ${cpu.redis}, autocannon ${cpu.autocannon}; ${cpu.machineCores} of ${cpuCount} cores busy`,
 	);
-	return measured;
+}
+
+/** A warm-up: JIT, connection pools and batchers reach their steady state before anything is measured. */
+async function warmUp(scenario: Scenario): Promise<void> {
+	report(`warm-up ${scenario.name}`, await load(scenario, Math.min(roundS, 5)));
+}
+
+const median = (values: number[]): number => {
+	const sorted = [...values].sort((x, y) => x - y);
+	const middle = sorted.length >> 1;
+	return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** Each figure's median over the rounds (errors: their sum). */
+function medianOf(measured: Measured[]): Measured {
+	const of = (pick: (m: Measured) => number) => median(measured.map(pick));
+	return {
+		alerts_per_s: of((m) => m.alerts_per_s),
+		requests_per_s: of((m) => m.requests_per_s),
+		p50_ms: of((m) => m.p50_ms),
+		p99_ms: of((m) => m.p99_ms),
+		errors: measured.reduce((sum, m) => sum + m.errors, 0),
+		errorKinds: measured
+			.map((m) => m.errorKinds)
+			.filter(Boolean)
+			.join("; "),
+		cpu: {
+			server: of((m) => m.cpu.server),
+			postgres: of((m) => m.cpu.postgres),
+			redis: of((m) => m.cpu.redis),
+			autocannon: of((m) => m.cpu.autocannon),
+			machineCores: of((m) => m.cpu.machineCores),
+		},
+	};
+}
+
+interface Comparison {
+	peer: Measured;
+	ours: Measured;
+	/** The median of the rounds' `ours / peer` throughput ratios, and their range. */
+	ratio: number;
+	minRatio: number;
+	maxRatio: number;
+}
+
+/**
+ * Runs `peer` and `ours` in alternating rounds, each server `roundS` seconds per round, the peer
+ * first in one round and second in the next; prints each round's ratio, then both servers' medians.
+ * Two servers measured a few seconds apart see the same machine, which two measured a minute
+ * apart do not.
+ */
+async function compare(peer: Scenario, ours: Scenario): Promise<Comparison> {
+	const peers: Measured[] = [];
+	const ourRounds: Measured[] = [];
+	const ratios: number[] = [];
+	for (let i = 0; i < rounds; i++) {
+		const peerFirst = i % 2 === 0;
+		const first = await load(peerFirst ? peer : ours, roundS);
+		const second = await load(peerFirst ? ours : peer, roundS);
+		const [p, o] = peerFirst ? [first, second] : [second, first];
+		peers.push(p);
+		ourRounds.push(o);
+		ratios.push(o.alerts_per_s / Math.max(1, p.alerts_per_s));
+		console.log(
+			`  round ${i + 1}/${rounds}: ${peer.name} ${p.alerts_per_s}, ${ours.name} ${o.alerts_per_s} alerts/s → ${round2(ratios[i]!)}`,
+		);
+	}
+	const comparison = {
+		peer: medianOf(peers),
+		ours: medianOf(ourRounds),
+		ratio: round2(median(ratios)),
+		minRatio: round2(Math.min(...ratios)),
+		maxRatio: round2(Math.max(...ratios)),
+	};
+	report(`${peer.name} (median)`, comparison.peer);
+	report(`${ours.name} (median)`, comparison.ours);
+	return comparison;
 }
 
 const cpuCount = availableParallelism();
@@ -279,18 +398,31 @@ async function main(): Promise<void> {
 	let turn = 0;
 	const repeat = () => webhookBody([alertmanagerAlert(repeating[turn++ % repeating.length]!)]);
 
-	console.log(
-		`ingest benchmark: ${connections} connections, ${durationS} s per scenario, PostgreSQL + Redis, pool ${poolSize}`,
-	);
-	// Warm both servers (JIT, connection pools) before measuring.
-	await load("warm-up baseline", baseline, {}, 1, single);
-	await load("warm-up bare Fastify", baselineParse, {}, 1, single);
-	await load("warm-up OpsWatch", webhook, auth, 1, single);
+	const scenario = (
+		name: string,
+		url: string,
+		headers: Record<string, string>,
+		alertsPerRequest: number,
+		body: () => string,
+	): Scenario => ({ name, url, headers, alertsPerRequest, body });
+	const baselineSingle = scenario("baseline: 1 alert/request", baseline, {}, 1, single);
+	const opswatchSingle = scenario("OpsWatch: 1 alert/request", webhook, auth, 1, single);
+	const baselineBatched = scenario("baseline: 50 alerts/request", baseline, {}, 50, batched);
+	const opswatchBatched = scenario("OpsWatch: 50 alerts/request", webhook, auth, 50, batched);
+	const bareParse = scenario("bare Fastify: parse only", baselineParse, {}, 1, repeat);
+	const opswatchDedup = scenario("OpsWatch: repeats (dedup hits)", webhook, auth, 1, repeat);
 
-	const baselineSingle = await load("baseline: 1 alert/request", baseline, {}, 1, single);
-	const opswatchSingle = await load("OpsWatch: 1 alert/request", webhook, auth, 1, single);
-	const baselineBatched = await load("baseline: 50 alerts/request", baseline, {}, 50, batched);
-	const opswatchBatched = await load("OpsWatch: 50 alerts/request", webhook, auth, 50, batched);
+	console.log(
+		`ingest benchmark: ${connections} connections, ${rounds} alternating rounds of ${roundS} s per server ` +
+			`per comparison, PostgreSQL + Redis, pool ${poolSize}`,
+	);
+	for (const warm of [baselineSingle, bareParse, opswatchSingle, baselineBatched, opswatchBatched]) await warmUp(warm);
+
+	console.log("single-alert payloads");
+	const singles = await compare(baselineSingle, opswatchSingle);
+	console.log("50-alert payloads");
+	const batches = await compare(baselineBatched, opswatchBatched);
+	// The repeated alerts are open before their repeats arrive.
 	for (const fingerprint of repeating) {
 		await fetch(webhook, {
 			method: "POST",
@@ -298,48 +430,56 @@ async function main(): Promise<void> {
 			body: webhookBody([alertmanagerAlert(fingerprint)]),
 		});
 	}
-	const opswatchDedup = await load("OpsWatch: repeats (dedup hits)", webhook, auth, 1, repeat);
-	const bareParse = await load("bare Fastify: parse only", baselineParse, {}, 1, repeat);
+	console.log("repeats (dedup hits)");
+	const repeats = await compare(bareParse, opswatchDedup);
 
-	let alertmanager: Measured | undefined;
-	if (existsSync(alertmanagerBinary)) alertmanager = await measureAlertmanager();
+	let alertmanager: Comparison | undefined;
+	if (existsSync(alertmanagerBinary)) {
+		console.log("Alertmanager's in-memory ingest, 50 alerts/request");
+		alertmanager = await compare(await startAlertmanager(), opswatchBatched);
+	}
 
 	const rssMiB = peakRssMiB(opswatch.pid!);
-	const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 	const results: Record<string, number> = {
-		batched_alerts_per_s: opswatchBatched.alerts_per_s,
-		single_alerts_per_s: opswatchSingle.alerts_per_s,
-		baseline_batched_rows_per_s: baselineBatched.alerts_per_s,
-		baseline_single_rows_per_s: baselineSingle.alerts_per_s,
-		batched_ratio: ratio(opswatchBatched.alerts_per_s, baselineBatched.alerts_per_s),
-		single_ratio: ratio(opswatchSingle.alerts_per_s, baselineSingle.alerts_per_s),
-		dedup_alerts_per_s: opswatchDedup.alerts_per_s,
-		bare_parse_requests_per_s: bareParse.requests_per_s,
-		dedup_vs_bare_parse: ratio(opswatchDedup.alerts_per_s, bareParse.requests_per_s),
-		p99_ms: opswatchSingle.p99_ms,
-		batched_p99_ms: opswatchBatched.p99_ms,
-		dedup_p99_ms: opswatchDedup.p99_ms,
-		single_p50_ms: opswatchSingle.p50_ms,
-		baseline_single_p99_ms: baselineSingle.p99_ms,
+		batched_alerts_per_s: batches.ours.alerts_per_s,
+		single_alerts_per_s: singles.ours.alerts_per_s,
+		baseline_batched_rows_per_s: batches.peer.alerts_per_s,
+		baseline_single_rows_per_s: singles.peer.alerts_per_s,
+		batched_ratio: batches.ratio,
+		single_ratio: singles.ratio,
+		// The spread of the rounds' ratios, to see how much the median can be trusted.
+		batched_ratio_min: batches.minRatio,
+		batched_ratio_max: batches.maxRatio,
+		single_ratio_min: singles.minRatio,
+		single_ratio_max: singles.maxRatio,
+		dedup_alerts_per_s: repeats.ours.alerts_per_s,
+		bare_parse_requests_per_s: repeats.peer.requests_per_s,
+		dedup_vs_bare_parse: repeats.ratio,
+		p99_ms: singles.ours.p99_ms,
+		batched_p99_ms: batches.ours.p99_ms,
+		dedup_p99_ms: repeats.ours.p99_ms,
+		single_p50_ms: singles.ours.p50_ms,
+		baseline_single_p99_ms: singles.peer.p99_ms,
 		rss_mib: rssMiB,
 		// CPU per 1,000 alerts of the 50-alert scenarios, to see which process a ratio is made of.
-		batched_server_cpu_ms_per_1k: opswatchBatched.cpu.server,
-		batched_postgres_cpu_ms_per_1k: opswatchBatched.cpu.postgres,
-		baseline_batched_server_cpu_ms_per_1k: baselineBatched.cpu.server,
-		baseline_batched_postgres_cpu_ms_per_1k: baselineBatched.cpu.postgres,
-		errors: [baselineSingle, opswatchSingle, baselineBatched, opswatchBatched, opswatchDedup, bareParse].reduce(
-			(sum, m) => sum + m.errors,
-			0,
-		),
+		batched_server_cpu_ms_per_1k: batches.ours.cpu.server,
+		batched_postgres_cpu_ms_per_1k: batches.ours.cpu.postgres,
+		baseline_batched_server_cpu_ms_per_1k: batches.peer.cpu.server,
+		baseline_batched_postgres_cpu_ms_per_1k: batches.peer.cpu.postgres,
+		errors: [singles, batches, repeats].reduce((sum, c) => sum + c.peer.errors + c.ours.errors, 0),
 	};
 	if (alertmanager) {
-		results.alertmanager_batched_alerts_per_s = alertmanager.alerts_per_s;
-		results.alertmanager_ratio = ratio(opswatchBatched.alerts_per_s, alertmanager.alerts_per_s);
+		results.alertmanager_batched_alerts_per_s = alertmanager.peer.alerts_per_s;
+		results.alertmanager_ratio = alertmanager.ratio;
 	}
 
 	console.log("\nsummary");
-	console.log(`  single-alert payloads: ${results.single_ratio} × the bare insert (target ≥ 0.5)`);
-	console.log(`  50-alert payloads:     ${results.batched_ratio} × the bare insert (target ≥ 0.5)`);
+	console.log(
+		`  single-alert payloads: ${results.single_ratio} × the bare insert (target ≥ 0.5; rounds ${singles.minRatio}–${singles.maxRatio})`,
+	);
+	console.log(
+		`  50-alert payloads:     ${results.batched_ratio} × the bare insert (target ≥ 0.5; rounds ${batches.minRatio}–${batches.maxRatio})`,
+	);
 	console.log(`  dedup hits:            ${results.dedup_alerts_per_s} alerts/s (target ≥ 10,000)`);
 	console.log(
 		`                         ${results.dedup_vs_bare_parse} × a bare Fastify route that only parses the same body (${results.bare_parse_requests_per_s}/s here)`,
@@ -352,14 +492,14 @@ async function main(): Promise<void> {
 	const file = writeResults(
 		"ingest",
 		"postgres+redis",
-		{ connections, duration_s: durationS, pool_size: poolSize },
+		{ connections, rounds, round_s: roundS, pool_size: poolSize },
 		results,
 	);
 	console.log(`\nwrote ${file}`);
 }
 
-/** Alertmanager's own ingest: POST /api/v2/alerts, 50 alerts per request, in memory. */
-async function measureAlertmanager(): Promise<Measured> {
+/** Alertmanager with a null receiver, as a scenario of its own ingest: POST /api/v2/alerts, 50 alerts per request, in memory. */
+async function startAlertmanager(): Promise<Scenario> {
 	const port = await freePort();
 	const dir = mkdtempSync(join(tmpdir(), "bench-alertmanager-"));
 	cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
@@ -379,7 +519,15 @@ async function measureAlertmanager(): Promise<Measured> {
 				return { labels, annotations, generatorURL, startsAt };
 			}),
 		);
-	return load("Alertmanager: 50 alerts/request", `http://127.0.0.1:${port}/api/v2/alerts`, {}, 50, alerts);
+	const scenario = {
+		name: "Alertmanager: 50 alerts/request",
+		url: `http://127.0.0.1:${port}/api/v2/alerts`,
+		headers: {},
+		alertsPerRequest: 50,
+		body: alerts,
+	};
+	await warmUp(scenario);
+	return scenario;
 }
 
 async function shutdown(): Promise<void> {
