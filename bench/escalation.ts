@@ -46,6 +46,7 @@ import {
 	productionNodeFlags,
 	reachable,
 	root,
+	round2,
 	scratchDatabase,
 	writeResults,
 } from "./lib.ts";
@@ -401,18 +402,17 @@ function cpuMeter(): () => RunCpu {
 		const benchUsage = process.cpuUsage(bench);
 		const after = machineCpuSeconds();
 		const wallS = (Date.now() - started) / 1000;
-		const round = (x: number) => Math.round(x * 100) / 100;
 		const cores = Math.round((after.total - machine.total) / wallS);
 		return {
-			workersS: round(procs.filter((p) => p.name.startsWith("worker")).reduce((sum, p) => sum + used(p), 0)),
-			apiS: round(procs.filter((p) => p.name === "api").reduce((sum, p) => sum + used(p), 0)),
-			postgresS: round(
+			workersS: round2(procs.filter((p) => p.name.startsWith("worker")).reduce((sum, p) => sum + used(p), 0)),
+			apiS: round2(procs.filter((p) => p.name === "api").reduce((sum, p) => sum + used(p), 0)),
+			postgresS: round2(
 				[...postgresCpu].reduce((sum, [pid, seconds]) => sum + seconds - (postgresBefore.get(pid) ?? 0), 0),
 			),
-			benchS: round((benchUsage.user + benchUsage.system) / 1e6),
-			machineCores: round((after.busy - machine.busy) / wallS),
+			benchS: round2((benchUsage.user + benchUsage.system) / 1e6),
+			machineCores: round2((after.busy - machine.busy) / wallS),
 			cores,
-			wallS: round(wallS),
+			wallS: round2(wallS),
 		};
 	};
 }
@@ -833,7 +833,7 @@ async function main(): Promise<number> {
 
 	const lost = clean.lost + fault.lost;
 	const duplicates = clean.duplicates + fault.duplicates;
-	const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+	const ratio = (a: number, b: number) => round2(a / b);
 	const crashed = procs.filter((p) => p.exit && !p.expectedExit);
 	const results: Record<string, unknown> = {
 		lateness_p50_ms: clean.lateness.p50,

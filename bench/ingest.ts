@@ -10,7 +10,7 @@
  * BENCH_ROUND_S seconds each (10), and reports the median round: the machines here are shared, and
  * their speed drifts by a third within a minute, which one run of each server after the other
  * turned into ratios that said more about the minute than about the code. Rounds shorter than
- * ~10 s flatter OpsWatch: the baseline is slower in its first seconds (ADR 0008).
+ * ~10 s flatter OpsWatch: the baseline gains more than OpsWatch from a longer run (ADR 0008).
  *
  * Needs PostgreSQL and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL; defaults are the local servers).
  * Bounded: BENCH_ROUNDS × BENCH_ROUND_S seconds per server per comparison, with BENCH_CONNECTIONS
@@ -34,6 +34,7 @@ import {
 	productionNodeFlags,
 	reachable,
 	root,
+	round2,
 	scratchDatabase,
 	writeResults,
 } from "./lib.ts";
@@ -220,7 +221,6 @@ const median = (values: number[]): number => {
 	const middle = sorted.length >> 1;
 	return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
 /** Each figure's median over the rounds (errors: their sum). */
 function medianOf(measured: Measured[]): Measured {

@@ -1,7 +1,7 @@
 import { sql } from "kysely";
 import { matchFingerprints, matchTitles, searchText } from "../src/incident/search.ts";
 import { type Database, loadMigrations, migrateSchema, openDatabase } from "../src/platform/db/index.ts";
-import { percentile, reachable, scratchDatabase, seededRandom, writeResults } from "./lib.ts";
+import { percentile, reachable, round2, scratchDatabase, seededRandom, writeResults } from "./lib.ts";
 
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const entries = Number(process.env.BENCH_KB_ENTRIES ?? 100_000);
@@ -492,8 +492,6 @@ function misspelledQuery(from: Entry[]): { query: string; correct: string } {
 }
 
 // --- Measurement ----------------------------------------------------------------------------------
-
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
 interface Measured {
 	p50: number;

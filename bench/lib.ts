@@ -78,6 +78,9 @@ export function seededRandom(seed: number): {
 	return { random, int, pick: (items) => items[int(items.length)]! };
 }
 
+/** `n` to two decimals, as the benchmarks print and record ratios and seconds. */
+export const round2 = (n: number) => Math.round(n * 100) / 100;
+
 /** The p-th percentile (nearest rank) of `samples`, rounded to `digits` decimals. */
 export function percentile(samples: number[], p: number, digits = 2): number {
 	if (samples.length === 0) return Number.NaN;
