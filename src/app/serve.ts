@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { EscalationStarter } from "../alert/index.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { Database } from "../platform/db/index.ts";
-import { tuneHeapGrowth } from "../platform/heap.ts";
+import { tuneHeap } from "../platform/heap.ts";
 import { createLogger, type Logger } from "../platform/log.ts";
 import { startTracing } from "../platform/tracing.ts";
 import { createHandoffJob } from "../roster/index.ts";
@@ -204,7 +204,7 @@ export async function startServer(
 
 /** Runs until SIGTERM/SIGINT, then shuts down gracefully within the configured timeout. */
 export async function serve(config: Config, mode: Mode, version: string): Promise<void> {
-	tuneHeapGrowth();
+	tuneHeap();
 	const running = await startServer(config, mode, version);
 	const logger = running.container.logger;
 	closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {

@@ -14,13 +14,34 @@ import { setFlagsFromString } from "node:v8";
 export const HEAP_GROWING_PERCENT = 40;
 
 /**
- * Sets the old generation's growing factor for this process, unless the operator chose one with
- * `--heap-growing-percent` (which NODE_OPTIONS refuses, so it can only be set on the command line
- * or here). V8 reads the flag whenever it recomputes the heap's limit, so setting it at start works.
- * Returns whether it set it.
+ * The V8 flags `serve` sets at start, each with the pattern of its name on a command line.
+ *
+ * Allocation-site pretenuring is off (ADR 0008, seventh amendment). When most objects made at one
+ * place in the code survive a young collection, V8 allocates that place's objects in the old
+ * generation from then on. An alert storm teaches it that: a request's objects outlive their
+ * scavenges while it waits for its batch's statement. The decision stays after the storm, because
+ * V8 reverts it only when a full collection finds little of the old generation alive, which a
+ * server's steady live data never lets happen. The repeats that follow a storm, whose objects die
+ * young, then filled the old generation instead: a full collection twice a second instead of once
+ * in five, and ~30% fewer repeats a second than before the storm.
  */
-export function tuneHeapGrowth(execArgv: readonly string[] = process.execArgv): boolean {
-	if (execArgv.some((arg) => /^--heap[-_]growing[-_]percent/.test(arg))) return false;
-	setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-	return true;
+const tunings = [
+	{ flag: `--heap-growing-percent=${HEAP_GROWING_PERCENT}`, name: /^--heap[-_]growing[-_]percent\b/ },
+	{ flag: "--no-allocation-site-pretenuring", name: /^--(no[-_])?allocation[-_]site[-_]pretenuring\b/ },
+];
+
+/**
+ * Sets the V8 flags of `tunings` for this process, each unless the operator chose its value on the
+ * command line. NODE_OPTIONS refuses both, so they can only be set there or here. V8 reads them
+ * whenever it recomputes the heap's limit or digests a young collection's survivors, so setting
+ * them at start works. Returns the flags it set.
+ */
+export function tuneHeap(execArgv: readonly string[] = process.execArgv): string[] {
+	const set: string[] = [];
+	for (const { flag, name } of tunings) {
+		if (execArgv.some((arg) => name.test(arg))) continue;
+		setFlagsFromString(flag);
+		set.push(flag);
+	}
+	return set;
 }
