@@ -34,13 +34,16 @@ const tunings = [
  * Sets the V8 flags of `tunings` for this process, each unless the operator chose its value on the
  * command line. NODE_OPTIONS refuses both, so they can only be set there or here. V8 reads them
  * whenever it recomputes the heap's limit or digests a young collection's survivors, so setting
- * them at start works. Returns the flags it set.
+ * them at start works. Returns the flags it set (`setFlag` lets a test see them without setting them).
  */
-export function tuneHeap(execArgv: readonly string[] = process.execArgv): string[] {
+export function tuneHeap(
+	execArgv: readonly string[] = process.execArgv,
+	setFlag: (flag: string) => void = setFlagsFromString,
+): string[] {
 	const set: string[] = [];
 	for (const { flag, name } of tunings) {
 		if (execArgv.some((arg) => name.test(arg))) continue;
-		setFlagsFromString(flag);
+		setFlag(flag);
 		set.push(flag);
 	}
 	return set;
