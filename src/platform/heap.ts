@@ -11,7 +11,7 @@ import { setFlagsFromString } from "node:v8";
  * per alert (bench:ingest, 50-alert payloads) for ~4 MiB more peak RSS; 1.6 saved no more and
  * reached 128 MiB. The hard bound, `--max-old-space-size`, still holds: V8 collects before it.
  */
-export const HEAP_GROWING_PERCENT = 40;
+const HEAP_GROWING_PERCENT = 40;
 
 /**
  * The V8 flags `serve` sets at start, each with the pattern of its name on a command line.
@@ -23,7 +23,7 @@ export const HEAP_GROWING_PERCENT = 40;
  * V8 reverts it only when a full collection finds little of the old generation alive, which a
  * server's steady live data never lets happen. The repeats that follow a storm, whose objects die
  * young, then filled the old generation instead: a full collection twice a second instead of once
- * in five, and ~30% fewer repeats a second than before the storm.
+ * every five seconds, and ~30% fewer repeats a second than before the storm.
  */
 const tunings = [
 	{ flag: `--heap-growing-percent=${HEAP_GROWING_PERCENT}`, name: /^--heap[-_]growing[-_]percent\b/ },
