@@ -713,7 +713,7 @@ async function runScenario(
 // --- Main -------------------------------------------------------------------------------------------
 
 /** Workers' CPU per expected page: each page's tier, its send, and the follow-ups that run meanwhile. */
-const perPageMs = (r: RunResult) => Math.round((r.cpu.workersS / r.expected) * 1000 * 100) / 100;
+const perPageMs = (r: RunResult) => round2((r.cpu.workersS / r.expected) * 1000);
 
 function printRun(r: RunResult): void {
 	const l = (x: Lateness) => `p50 ${x.p50} ms  p99 ${x.p99} ms  max ${x.max} ms  (n ${x.count})`;

@@ -178,7 +178,7 @@ async function load(scenario: Scenario, seconds: number): Promise<Measured> {
 			postgres: perThousand(cpuSince(before.postgresByPid, postgresCpuSeconds())),
 			redis: perThousand(after.redis - before.redis),
 			autocannon: perThousand(after.autocannon - before.autocannon),
-			machineCores: Math.round(((machineAfter.busy - machine.busy) / loadS) * 100) / 100,
+			machineCores: round2((machineAfter.busy - machine.busy) / loadS),
 		},
 	};
 }

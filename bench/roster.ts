@@ -20,7 +20,7 @@ import { nextOnCall, onCallAt, timeline } from "../src/roster/schedule.ts";
 import type { RosterRecord } from "../src/roster/store.ts";
 import type { Layer, Override, RosterSpec, Shift } from "../src/roster/types.ts";
 import type { Member } from "../src/tenant/index.ts";
-import { percentile, seededRandom, writeResults } from "./lib.ts";
+import { percentile, round2, seededRandom, writeResults } from "./lib.ts";
 
 const seed = 20_260_101;
 const memberCount = 20;
@@ -182,8 +182,6 @@ function overlappingOverrides(overrides: Override[]): number {
 const randomInstant = () => new Date(yearFrom.getTime() + Math.floor(random() * YEAR_MS));
 
 // --- Measurement ----------------------------------------------------------------------------------
-
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
 interface Measured<R> {
 	p50: number;
