@@ -38,9 +38,11 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 	const tags = ["webhooks"];
 	// The key may also travel in the path, for senders that can set no header (an integration key).
 	const config = { auth: { permission: "alerts.ingest" as const, credentialInPath: "token" } };
-	const params = z.object({
-		token: z.string().optional().meta({ description: "An integration key, for senders that can set no header" }),
+	// Only the path that holds the key declares it: the other has no parameter to validate on every request.
+	const tokenParam = z.object({
+		token: z.string().meta({ description: "An integration key, for senders that can set no header" }),
 	});
+	const paramsOf = (url: string) => (url.endsWith("/:token") ? { params: tokenParam } : {});
 
 	// A webhook's body is kept as the bytes that arrived (ADR 0008), so the JSON parser keeps them;
 	// the parsing itself (errors, prototype-poisoning and Unicode checks) is the server's.
@@ -91,7 +93,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 					description:
 						"Point an Alertmanager `webhook_configs` entry here with `http_config.authorization.credentials` " +
 						"set to an OpsWatch API key. Each alert of a group becomes its own OpsWatch alert.",
-					params,
+					...paramsOf(url),
 					body: alertmanagerPayload,
 					response: { 200: ingestResponse },
 				},
@@ -119,7 +121,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 					description:
 						"OpsWatch's own format for any sender. Without `fingerprint`, an alert is identified by a hash of " +
 						"its sorted labels. The body may be a single alert object or an array of them.",
-					params,
+					...paramsOf(url),
 					body: genericPayload,
 					response: { 200: ingestResponse },
 				},
@@ -140,7 +142,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 				schema: {
 					tags,
 					summary: "Keep webhook receiver (AlertDto, one or an array)",
-					params,
+					...paramsOf(url),
 					body: keepPayload,
 					response: { 200: ingestResponse },
 				},
@@ -163,7 +165,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 					description:
 						"Send what you sent to `https://events.pagerduty.com/v2/enqueue`, with an OpsWatch API key as " +
 						"`routing_key` (or in a header). Answers as PagerDuty does: 202 with the dedup_key.",
-					params,
+					...paramsOf(url),
 					body: pagerDutyEvent,
 					response: {
 						202: z.object({ status: z.literal("success"), message: z.string(), dedup_key: z.string() }),

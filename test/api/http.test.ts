@@ -123,6 +123,11 @@ describe(`HTTP behaviour (${backendName})`, () => {
 		const bodySchema = create.requestBody.content["application/json"].schema;
 		expect(bodySchema.properties.slug.pattern).toBe("^[a-z][a-z0-9_]{0,39}$");
 		expect(doc.body.paths["/healthz"]).toBeUndefined();
+		// A path parameter is declared only where the path has it.
+		const names = (path: string) =>
+			(doc.body.paths[path].post.parameters ?? []).map((p: { name: string; in: string }) => `${p.in}:${p.name}`);
+		expect(names("/api/v1/webhooks/alertmanager")).toEqual([]);
+		expect(names("/api/v1/webhooks/alertmanager/{token}")).toEqual(["path:token"]);
 		expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(["201", "400", "401", "403", "409", "413"]));
 		expect(create.responses["409"].content["application/json"].schema.$ref).toBe("#/components/schemas/Error");
 		expect(doc.body.components.schemas.Error.properties.error.required).toEqual(

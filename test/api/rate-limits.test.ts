@@ -41,3 +41,35 @@ describe(`rate limits (${backendName})`, () => {
 		expect((await me("ow_not-a-real-key")).status).toBe(401);
 	});
 });
+
+describe(`rate limits drawn in leases (${backendName})`, () => {
+	let leasing: TestApp;
+	beforeAll(async () => {
+		// 200 and more is drawn from Redis 1% at a time and handed out from memory (platform/ratelimit/leased.ts).
+		leasing = await startTestApp({
+			env: { OPSWATCH_RATE_LIMIT_PER_KEY: "200", OPSWATCH_RATE_LIMIT_PER_TENANT: "300" },
+		});
+	});
+	afterAll(() => leasing?.close());
+
+	it("lets exactly the budget through, then refuses the key, then the tenant", async () => {
+		const tenant = await leasing.newTenant("leasing");
+		const second = await tenant.keyFor("engineer");
+		const me = (key: string) => leasing.request("GET", "/api/v1/me", { key });
+		const statuses = async (key: string, n: number) => {
+			const counts = new Map<number, number>();
+			for (let i = 0; i < n; i++) {
+				const { status } = await me(key);
+				counts.set(status, (counts.get(status) ?? 0) + 1);
+			}
+			return Object.fromEntries(counts);
+		};
+		expect(await statuses(tenant.adminKey, 201)).toEqual({ 200: 200, 429: 1 });
+		// The tenant has had 201 of its 300: the key's refused request counted against it too.
+		expect(await statuses(second, 100)).toEqual({ 200: 99, 429: 1 });
+		const tenantOut = await me(second);
+		expect(tenantOut.body.error.message).toBe(
+			`Too many requests for tenant ${tenant.slug} (at most 300 per minute): retry later`,
+		);
+	});
+});

@@ -32,8 +32,9 @@ export function registerAdmission(app: FastifyInstance, { maxInFlightBytes, body
 			);
 		}
 		inFlight += cost;
-		// 'close' fires once the response is sent or the client went away, whichever comes first.
-		reply.raw.once("close", () => {
+		// 'close' fires once the response is sent or the client went away, whichever comes first, and
+		// only once: `on`, not `once`, which would wrap the listener for every request.
+		reply.raw.on("close", () => {
 			inFlight -= cost;
 		});
 		done();

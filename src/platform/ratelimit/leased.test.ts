@@ -85,6 +85,25 @@ describe("leased rate limits", () => {
 		expect((outcomes[0] as PromiseRejectedResult).reason.message).toBe("redis is down");
 	});
 
+	it("takes points now from a lease with points left, and from nothing else", async () => {
+		let clock = 0;
+		const { counted, draws } = store(300);
+		const limiter = leased(counted, 300, () => clock);
+		expect(limiter.takeNow?.("now")).toBeUndefined();
+		await limiter.consume("now");
+		// A lease of 3, one used: two left, taken without a draw, then nothing.
+		expect([limiter.takeNow?.("now"), limiter.takeNow?.("now"), limiter.takeNow?.("now")]).toEqual([
+			298,
+			297,
+			undefined,
+		]);
+		expect(draws).toEqual([3]);
+		await limiter.consume("now");
+		clock += 60_001;
+		// The lease lapsed with its window: its points are not handed out.
+		expect(limiter.takeNow?.("now")).toBeUndefined();
+	});
+
 	it("leaves small budgets to the store, point by point", async () => {
 		const { counted } = store(150);
 		expect(leased(counted, 150)).toBe(counted);

@@ -37,14 +37,26 @@ export function leased(limiter: PointsLimiter, budget: number, now: () => number
 		});
 	}
 
+	/** The lease of `key` if it has points left in its window. */
+	function usable(key: string, at: number): Lease | undefined {
+		const lease = leases.get(key);
+		return lease && lease.left > 0 && at < lease.until ? lease : undefined;
+	}
+
 	return {
+		takeNow(key) {
+			const lease = usable(key, now());
+			if (!lease) return undefined;
+			lease.left--;
+			return lease.sharedRemaining + lease.left;
+		},
 		async consume(key, points = 1) {
 			// Only single points are leased; anything else asks the store directly.
 			if (points !== 1) return limiter.consume(key, points);
 			for (;;) {
-				const lease = leases.get(key);
 				const at = now();
-				if (lease && lease.left > 0 && at < lease.until) {
+				const lease = usable(key, at);
+				if (lease) {
 					lease.left--;
 					return new RateLimiterRes(lease.sharedRemaining + lease.left, lease.until - at, 1, false);
 				}

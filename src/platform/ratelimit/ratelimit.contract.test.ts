@@ -85,6 +85,22 @@ describe(`rate limiter contract (${backend})`, () => {
 		}
 	});
 
+	it("answers from memory only what a lease already holds, never more than the budget", async () => {
+		// Nothing drawn yet: only `consume` can tell.
+		expect(limiter.consumeNow("now", 200, 60_000)).toBeUndefined();
+		expect(await limiter.consume("now", 200, 60_000)).toEqual({ allowed: true, remaining: 199, retryAfterMs: 0 });
+		if (backend === "redis") {
+			// The first consume drew a lease of 2 (1% of 200) and used one; the other is here in memory.
+			expect(limiter.consumeNow("now", 200, 60_000)).toEqual({ allowed: true, remaining: 198, retryAfterMs: 0 });
+		}
+		expect(limiter.consumeNow("now", 200, 60_000)).toBeUndefined();
+		// The store saw every point: the budget counts the one taken from memory.
+		expect((await limiter.consume("now", 200, 60_000)).remaining).toBe(backend === "redis" ? 197 : 198);
+		// A budget too small to lease (under 200) is counted in the store, point by point.
+		expect(await limiter.consume("small", 199, 60_000)).toEqual({ allowed: true, remaining: 198, retryAfterMs: 0 });
+		expect(limiter.consumeNow("small", 199, 60_000)).toBeUndefined();
+	});
+
 	it("restores the budget once the window has passed", async () => {
 		expect((await limiter.consume("refill", 2, 1_000)).allowed).toBe(true);
 		expect((await limiter.consume("refill", 2, 1_000)).allowed).toBe(true);
@@ -124,6 +140,7 @@ describe(`rate limiter contract (${backend})`, () => {
 		const closing = makeLimiter();
 		await closing.close();
 		await expect(closing.consume("closed", 1, 1_000)).rejects.toThrow(/closed/);
+		expect(closing.consumeNow("closed", 1, 1_000)).toBeUndefined();
 	});
 
 	if (backend === "redis") {

@@ -4,6 +4,8 @@ import type { RateLimitDecision, RateLimiter } from "./types.ts";
 /** The part of rate-limiter-flexible's limiters that we use. */
 export interface PointsLimiter {
 	consume(key: string, points?: number): Promise<RateLimiterRes>;
+	/** Takes one point from memory when it can (a leased budget): the points left, else undefined. */
+	takeNow?(key: string): number | undefined;
 }
 
 /** Builds a limiter for `points` per `durationSeconds`, namespaced by `configKey`. */
@@ -34,20 +36,31 @@ function assertLimit(limit: number): void {
  * the same key under two different budgets is counted separately.
  */
 export function createPooledRateLimiter(factory: PointsLimiterFactory): RateLimiter {
-	const limiters = new Map<string, PointsLimiter>();
+	// By limit, then window: numbers as keys, not a "limit:window" text built on every request.
+	const limiters = new Map<number, Map<number, PointsLimiter>>();
 	let closed = false;
 
 	const limiterFor = (limit: number, seconds: number): PointsLimiter => {
-		const configKey = `${limit}:${seconds}`;
-		let limiter = limiters.get(configKey);
+		let byWindow = limiters.get(limit);
+		if (!byWindow) {
+			byWindow = new Map();
+			limiters.set(limit, byWindow);
+		}
+		let limiter = byWindow.get(seconds);
 		if (!limiter) {
-			limiter = factory(limit, seconds, configKey);
-			limiters.set(configKey, limiter);
+			limiter = factory(limit, seconds, `${limit}:${seconds}`);
+			byWindow.set(seconds, limiter);
 		}
 		return limiter;
 	};
 
 	return {
+		consumeNow(key, limit, windowMs) {
+			if (closed) return undefined;
+			const remaining = limiters.get(limit)?.get(toWindowSeconds(windowMs))?.takeNow?.(key);
+			return remaining === undefined ? undefined : { allowed: true, remaining, retryAfterMs: 0 };
+		},
+
 		async consume(key, limit, windowMs) {
 			if (closed) throw new Error("Rate limiter is closed");
 			assertLimit(limit);
