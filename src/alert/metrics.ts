@@ -1,4 +1,5 @@
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Histogram, type Registry } from "prom-client";
+import { tallyCounter } from "../platform/metrics.ts";
 import type { TenantRef } from "../tenant/index.ts";
 
 /** The alert metrics of spec §9.1. */
@@ -14,19 +15,19 @@ export interface AlertMetrics {
 }
 
 export function createAlertMetrics(registry: Registry): AlertMetrics {
-	const received = new Counter({
+	const received = tallyCounter({
 		name: "opswatch_alerts_received_total",
 		help: "Alerts received by source, severity and tenant",
 		labelNames: ["source", "severity", "tenant"] as const,
 		registers: [registry],
 	});
-	const deduplicated = new Counter({
+	const deduplicated = tallyCounter({
 		name: "opswatch_alerts_deduplicated_total",
 		help: "Alerts that repeated an open alert",
 		labelNames: ["tenant"] as const,
 		registers: [registry],
 	});
-	const acknowledged = new Counter({
+	const acknowledged = tallyCounter({
 		name: "opswatch_alerts_acknowledged_total",
 		help: "Alerts acknowledged",
 		labelNames: ["tenant"] as const,
@@ -42,20 +43,16 @@ export function createAlertMetrics(registry: Registry): AlertMetrics {
 	return {
 		record(tenant, { source, severities }, results, seconds) {
 			if (source === undefined) return;
-			// One increment per severity, not per alert: prom-client hashes the labels on every call,
-			// and a storm's payloads carry dozens of alerts of the same kind.
-			const counts = new Map<string, number>();
-			for (const severity of severities) counts.set(severity, (counts.get(severity) ?? 0) + 1);
-			for (const [severity, n] of counts) received.inc({ source, severity, tenant: tenant.slug }, n);
+			for (const severity of severities) received.inc([source, severity, tenant.slug]);
 			const repeats = results.filter((r) => r.outcome === "deduplicated").length;
-			if (repeats > 0) deduplicated.inc({ tenant: tenant.slug }, repeats);
+			if (repeats > 0) deduplicated.inc([tenant.slug], repeats);
 			// Senders acknowledge too (PagerDuty's acknowledge event), not only people through the API.
 			const acks = results.filter((r) => r.outcome === "acknowledged").length;
-			if (acks > 0) acknowledged.inc({ tenant: tenant.slug }, acks);
+			if (acks > 0) acknowledged.inc([tenant.slug], acks);
 			duration.observe({ source }, seconds);
 		},
 		acknowledged(tenant) {
-			acknowledged.inc({ tenant: tenant.slug });
+			acknowledged.inc([tenant.slug]);
 		},
 	};
 }
