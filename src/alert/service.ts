@@ -222,7 +222,9 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 	}
 	/**
 	 * Repeats within the dedup window, counted in one UPDATE per tenant per flush. Flushes may run
-	 * concurrently: each locks its rows in id order, so two cannot deadlock.
+	 * concurrently: each locks its rows in id order, so two cannot deadlock. During a storm of
+	 * repeats, flushes start at most every 2 ms: twice the repeats per statement, and a tenth less
+	 * server CPU per repeat (ADR 0008); a repeat waits at most those 2 ms more.
 	 */
 	const counterFor = perSchema((schema) =>
 		createBatcher<{ id: string; count: number }, boolean>(
@@ -239,7 +241,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 				);
 				return items.map((item) => counted.has(item.id));
 			},
-			{ concurrency: 2 },
+			{ concurrency: 2, groupCommit: { delayMs: 2, siblings: 5 } },
 		),
 	);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createBatcher, ItemFailure } from "./batcher.ts";
+import { type BatcherOptions, createBatcher, ItemFailure } from "./batcher.ts";
 
 /** A flush that records its batches and waits until released, to hold flushes in flight. */
 function gatedFlush() {
@@ -22,6 +22,18 @@ function gatedFlush() {
 		}
 	};
 	return { flush, batches, releaseAll, peak: () => peak };
+}
+
+/** A batcher whose flush answers each item with itself, recording each batch and when it started. */
+function recordingBatcher(options: BatcherOptions<number>) {
+	const batches: number[][] = [];
+	const starts: number[] = [];
+	const batcher = createBatcher(async (items: number[]) => {
+		starts.push(performance.now());
+		batches.push(items);
+		return items;
+	}, options);
+	return { batcher, batches, starts };
 }
 
 describe("batcher", () => {
@@ -53,14 +65,7 @@ describe("batcher", () => {
 	});
 
 	it("caps a flush by weight, but always takes at least one item", async () => {
-		const batches: number[][] = [];
-		const batcher = createBatcher(
-			async (items: number[]) => {
-				batches.push(items);
-				return items;
-			},
-			{ maxBatch: 10, weight: (n) => n },
-		);
+		const { batcher, batches } = recordingBatcher({ maxBatch: 10, weight: (n) => n });
 		await Promise.all([4, 5, 3, 20, 1].map((n) => batcher.add(n)));
 		expect(batches).toEqual([[4, 5], [3], [20], [1]]);
 	});
@@ -101,5 +106,31 @@ describe("batcher", () => {
 		await draining;
 		expect(done).toBe(2);
 		await batcher.drain();
+	});
+
+	it("once busy, starts the next flush no sooner than the group-commit delay after the last one", async () => {
+		const { batcher, batches, starts } = recordingBatcher({
+			concurrency: 2,
+			groupCommit: { delayMs: 40, siblings: 3 },
+		});
+		await Promise.all([1, 2, 3].map((n) => batcher.add(n)));
+		// The first flush carried 3 items: the batcher is busy, so these gather for the rest of 40 ms.
+		const later = [4, 5].map((n) => batcher.add(n));
+		await new Promise((resolve) => setImmediate(resolve));
+		const more = batcher.add(6);
+		await Promise.all([...later, more]);
+		expect(batches).toEqual([
+			[1, 2, 3],
+			[4, 5, 6],
+		]);
+		// A timer may fire up to a millisecond before performance.now() says it is due.
+		expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(39);
+	});
+
+	it("flushes at once while not busy: one sender at a time never waits for the delay", async () => {
+		// A delay far longer than the test may run: waiting for it would time the test out.
+		const { batcher, batches } = recordingBatcher({ groupCommit: { delayMs: 60_000, siblings: 2 } });
+		for (let n = 1; n <= 5; n++) expect(await batcher.add(n)).toBe(n);
+		expect(batches).toEqual([[1], [2], [3], [4], [5]]);
 	});
 });

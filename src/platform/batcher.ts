@@ -16,6 +16,13 @@ export interface BatcherOptions<I> {
 	concurrency?: number;
 	/** An item's share of `maxBatch` (default 1), e.g. the rows it carries. */
 	weight?: (item: I) => number;
+	/**
+	 * Group commit, as PostgreSQL's `commit_delay` and `commit_siblings`: once a flush has carried at
+	 * least `siblings` items, the batcher is busy, and the next flush starts no sooner than `delayMs`
+	 * after that one started, so that a storm's items go out in fewer, larger flushes. A batcher that
+	 * is not busy (one sender at a time) flushes at once, as without it.
+	 */
+	groupCommit?: { delayMs: number; siblings: number };
 }
 
 /** A flush's result for an item that failed on its own: only that item's caller gets `error`. */
@@ -35,12 +42,17 @@ interface Pending<I, R> {
  */
 export function createBatcher<I, R>(
 	flush: (items: I[]) => Promise<(R | ItemFailure)[]>,
-	{ maxBatch = 500, concurrency = 1, weight = () => 1 }: BatcherOptions<I> = {},
+	{ maxBatch = 500, concurrency = 1, weight = () => 1, groupCommit }: BatcherOptions<I> = {},
 ): Batcher<I, R> {
 	let queue: Pending<I, R>[] = [];
 	let inFlight = 0;
 	let scheduled = false;
 	let idle: (() => void)[] = [];
+	/** When the last flush started, and how many items it carried. */
+	let lastStart = Number.NEGATIVE_INFINITY;
+	let lastSize = 0;
+	/** The wait for the group-commit delay, while one is armed. */
+	let delayed: NodeJS.Timeout | undefined;
 
 	/** Takes items up to `maxBatch` of weight (at least one, however heavy). */
 	function take(): Pending<I, R>[] {
@@ -69,10 +81,30 @@ export function createBatcher<I, R>(
 		}
 	}
 
+	/** How long the next flush must wait for the group-commit delay: 0 when it may start now. */
+	function groupDelay(): number {
+		if (!groupCommit || lastSize < groupCommit.siblings) return 0;
+		return Math.max(0, lastStart + groupCommit.delayMs - performance.now());
+	}
+
 	function pump(): void {
 		while (queue.length > 0 && inFlight < concurrency) {
+			const wait = groupDelay();
+			if (wait > 0) {
+				if (!delayed) {
+					delayed = setTimeout(() => {
+						delayed = undefined;
+						lastSize = 0; // the delay is served, even if the timer fired a fraction of a millisecond early
+						pump();
+					}, wait);
+				}
+				return;
+			}
+			const batch = take();
+			lastStart = performance.now();
+			lastSize = batch.length;
 			inFlight++;
-			runOne(take()).finally(() => {
+			runOne(batch).finally(() => {
 				inFlight--;
 				pump();
 			});

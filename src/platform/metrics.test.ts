@@ -31,7 +31,12 @@ describe("tallyCounter", () => {
 
 	it("refuses label values that don't match its label names, and a counter without labels", () => {
 		const registry = new Registry();
-		const counter = tallyCounter({ name: "tally_test_total", help: "test", labelNames: ["a", "b"], registers: [registry] });
+		const counter = tallyCounter({
+			name: "tally_test_total",
+			help: "test",
+			labelNames: ["a", "b"],
+			registers: [registry],
+		});
 		expect(() => counter.inc(["only-one"])).toThrow("tally_test_total takes 2 label values, got 1");
 		counter.inc(["a", "b"]);
 		expect(() => counter.inc(["a", "b", "c"])).toThrow("tally_test_total takes 2 label values, got 3");
