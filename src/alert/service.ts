@@ -10,7 +10,7 @@ import type { DedupWindow } from "./dedup.ts";
 import { fingerprintOfLabels } from "./fingerprint.ts";
 import { transition } from "./lifecycle.ts";
 import type { AlertMetrics } from "./metrics.ts";
-import { severityFromRules } from "./rules.ts";
+import { type SeverityRule, severityFromRules } from "./rules.ts";
 import type { SeverityRuleApi } from "./rules-service.ts";
 import { DEFAULT_SEVERITY, pagingSeverities, severityFromLabels } from "./severity.ts";
 import type { Alert, AlertEvent, AlertFilter, FiringRow, FiringWrite } from "./store.ts";
@@ -292,10 +292,15 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		return results;
 	}
 
-	/** Severity: the sender's, else its labels', else the tenant's first matching rule, else the default. */
-	async function prepare(tenant: TenantRef, incoming: IncomingAlert[]): Promise<Prepared[]> {
-		const stated = incoming.map((alert) => alert.severity ?? severityFromLabels(alert.labels));
-		const rules = stated.includes(undefined) ? await deps.rules.current(tenant) : [];
+	/**
+	 * Severity: the sender's (`stated`: its own, else its labels'), else the tenant's first matching
+	 * rule, else the default.
+	 */
+	function prepare(
+		incoming: IncomingAlert[],
+		stated: (Severity | undefined)[],
+		rules: readonly SeverityRule[],
+	): Prepared[] {
 		return incoming.map((alert, i) => ({
 			incoming: alert,
 			index: i,
@@ -432,7 +437,9 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		actor: string,
 		body: WebhookBody | undefined,
 	): Promise<WritePlan> {
-		const prepared = await prepare(tenant, incoming);
+		const stated = incoming.map((alert) => alert.severity ?? severityFromLabels(alert.labels));
+		// The tenant's rules only when an alert states no severity: a storm's alerts nearly always do.
+		const prepared = prepare(incoming, stated, stated.includes(undefined) ? await deps.rules.current(tenant) : []);
 		const firing = prepared.filter((p) => p.incoming.status === "firing");
 
 		// A payload may carry the same alert twice; the upsert needs distinct fingerprints.
@@ -445,14 +452,12 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		// Fast path: repeats inside the window count themselves against the open alert.
 		const counted = new Map<string, string>();
 		const hits = await inSpan("alert.dedup", { alerts: byFingerprint.size }, async () => {
-			const found = await dedup.lookup(tenant.id, [...byFingerprint.keys()]);
-			return Promise.all(
-				[...found].map(async ([fingerprint, alertId]) => {
-					const entry = byFingerprint.get(fingerprint)!;
-					const ok = await counterFor(tenant.schema).add({ id: alertId, count: entry.count });
-					return { fingerprint, alertId, ok };
-				}),
+			const found = [...(await dedup.lookup(tenant.id, [...byFingerprint.keys()]))];
+			const counter = counterFor(tenant.schema);
+			const counted = await Promise.all(
+				found.map(([fingerprint, id]) => counter.add({ id, count: byFingerprint.get(fingerprint)!.count })),
 			);
+			return found.map(([fingerprint, alertId], i) => ({ fingerprint, alertId, ok: counted[i]! }));
 		});
 		for (const { fingerprint, alertId, ok } of hits) {
 			// Not counted: the alert closed since the window was written; take the full path.

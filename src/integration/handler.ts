@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { type AlertApi, alertSources, type IncomingAlert, type WebhookBody } from "../alert/index.ts";
 import { AppError } from "../platform/errors.ts";
-import { inSpan } from "../platform/tracing.ts";
+import { inSpan, inSyncSpan } from "../platform/tracing.ts";
 import { actorOf, type TenantApi, tenantPrincipal } from "../tenant/index.ts";
 import { alertmanagerPayload, fromAlertmanager } from "./alertmanager.ts";
 import { fromGeneric, genericPayload } from "./generic.ts";
@@ -201,8 +201,8 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 				`This key is for the ${principal.integration} webhook, not ${sender}`,
 			);
 		}
-		return inSpan(`webhook.${sender}`, { tenant: principal.tenant.slug, request_id: request.id }, async () => {
-			const alerts = await inSpan("webhook.parse", {}, async () => parse());
+		return inSpan(`webhook.${sender}`, { tenant: principal.tenant.slug, request_id: request.id }, () => {
+			const alerts = inSyncSpan("webhook.parse", {}, parse);
 			// The alerts are all the pipeline needs of the parsed body: let it go now, not when the
 			// answer is sent, so that a request waiting for its batch does not hold it (ADR 0008).
 			request.body = undefined;

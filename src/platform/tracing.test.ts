@@ -1,6 +1,6 @@
 import { context, trace } from "@opentelemetry/api";
 import { describe, expect, it } from "vitest";
-import { inSpan } from "./tracing.ts";
+import { inSpan, inSyncSpan } from "./tracing.ts";
 
 describe("inSpan without an OTLP endpoint", () => {
 	it("runs the work with a span that records nothing, leaving the active context alone", async () => {
@@ -20,5 +20,16 @@ describe("inSpan without an OTLP endpoint", () => {
 				throw new Error("database down");
 			}),
 		).rejects.toThrow("database down");
+	});
+});
+
+describe("inSyncSpan without an OTLP endpoint", () => {
+	it("returns the work's value at once, and throws its failure", () => {
+		expect(inSyncSpan("webhook.parse", {}, (span) => (span.isRecording() ? "recorded" : "parsed"))).toBe("parsed");
+		expect(() =>
+			inSyncSpan("webhook.parse", {}, () => {
+				throw new Error("bad payload");
+			}),
+		).toThrow("bad payload");
 	});
 });

@@ -25,6 +25,22 @@ export function inSpan<T>(name: string, attributes: Attributes, work: (span: Spa
 	});
 }
 
+/** {@link inSpan} for work that does not wait: a promise less on every call when no span is exported. */
+export function inSyncSpan<T>(name: string, attributes: Attributes, work: (span: Span) => T): T {
+	if (!exporting) return work(noSpan);
+	return tracer.startActiveSpan(name, { attributes }, (span) => {
+		try {
+			return work(span);
+		} catch (error) {
+			span.recordException(error as Error);
+			span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+			throw error;
+		} finally {
+			span.end();
+		}
+	});
+}
+
 export interface Tracing {
 	/** Flushes buffered spans and stops exporting. */
 	shutdown(): Promise<void>;
