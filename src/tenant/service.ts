@@ -54,6 +54,12 @@ export interface TenantApi {
 	authenticateIdentity(identity: OidcIdentity): Promise<AuthResult>;
 	/** Resolves an API key or platform-admin token to who is calling. */
 	authenticate(credential: string): Promise<AuthResult>;
+	/**
+	 * {@link authenticate} without waiting, for a credential this process knows already: the
+	 * configured platform-admin token, or an API key it checked within the last minute. Undefined
+	 * for any other: ask `authenticate`.
+	 */
+	authenticateKnown(credential: string): AuthResult | undefined;
 	/** Generates a stored platform-admin token (first embedded start); returns it in clear text once. */
 	createPlatformAdminToken(description: string): Promise<string>;
 	hasPlatformAdminToken(): Promise<boolean>;
@@ -162,6 +168,17 @@ export function createTenantService({
 		const tenant = await store.findTenantBySlug(db, slug);
 		if (!tenant) throw new AppError("not_found", "tenant.not_found", `Tenant "${slug}" does not exist`);
 		return tenant;
+	}
+
+	/** The configured platform-admin token, or an API key in the cache (`hash` is the credential's). */
+	function knownCredential(credential: string, hash: string): AuthResult | undefined {
+		if (adminToken && !isApiKeyFormat(credential) && secretsEqual(credential, adminToken)) {
+			return { ok: true, principal: { type: "platform_admin", id: "config" } };
+		}
+		const cached = keyCache.get(hash);
+		if (!cached) return undefined;
+		touch(cached.id);
+		return { ok: true, principal: cached };
 	}
 
 	function touch(keyId: string): void {
@@ -277,17 +294,17 @@ export function createTenantService({
 
 		authenticateIdentity,
 
+		authenticateKnown(credential) {
+			// An identity provider's token is checked against its keys every time.
+			if (oidc && looksLikeJwt(credential)) return undefined;
+			return knownCredential(credential, hashCredential(credential));
+		},
+
 		async authenticate(credential) {
 			if (oidc && looksLikeJwt(credential)) return authenticateUser(oidc, credential);
-			if (adminToken && !isApiKeyFormat(credential) && secretsEqual(credential, adminToken)) {
-				return { ok: true, principal: { type: "platform_admin", id: "config" } };
-			}
 			const hash = hashCredential(credential);
-			const cached = keyCache.get(hash);
-			if (cached) {
-				touch(cached.id);
-				return { ok: true, principal: cached };
-			}
+			const known = knownCredential(credential, hash);
+			if (known) return known;
 			if (isApiKeyFormat(credential)) {
 				const found = await store.findApiKeyByHash(db, hash);
 				if (found && !found.key.revokedAt) {

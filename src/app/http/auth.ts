@@ -5,6 +5,7 @@ import type { RateLimitDecision, RateLimiter } from "../../platform/ratelimit/in
 import {
 	type AuthResult,
 	actorOf,
+	type Permission,
 	type Principal,
 	type RouteAuth,
 	roleHasPermission,
@@ -63,7 +64,7 @@ const MINUTE_MS = 60_000;
 
 export function registerAuth(
 	app: FastifyInstance,
-	tenants: Pick<TenantApi, "authenticate" | "authenticateIdentity" | "recordRefusal">,
+	tenants: Pick<TenantApi, "authenticate" | "authenticateKnown" | "authenticateIdentity" | "recordRefusal">,
 	rateLimits?: RateLimits,
 	sessions?: Pick<Sessions, "get">,
 ): void {
@@ -153,11 +154,26 @@ export function registerAuth(
 		return tenants.authenticateIdentity(session.identity);
 	}
 
-	async function authorize(
+	/**
+	 * Who the request is and whether it may do what its route does. Returns a promise only when it
+	 * must wait: a credential this process does not know yet, a session, a budget to draw from the
+	 * store, a refusal to audit. A known API key within its budget, nearly every request of an alert
+	 * storm, is decided at once.
+	 */
+	function authorize(
 		request: FastifyRequest,
 		auth: Exclude<RouteAuth, "public">,
 		credential: string | undefined,
-	) {
+	): Promise<void> | undefined {
+		const known = credential === undefined ? undefined : tenants.authenticateKnown(credential);
+		return known ? admit(request, auth, known) : authenticateThenAdmit(request, auth, credential);
+	}
+
+	async function authenticateThenAdmit(
+		request: FastifyRequest,
+		auth: Exclude<RouteAuth, "public">,
+		credential: string | undefined,
+	): Promise<void> {
 		const sessionId = credential ? undefined : request.cookies?.[SESSION_COOKIE];
 		if (!credential && !(sessions && sessionId)) {
 			throw new AppError(
@@ -167,6 +183,11 @@ export function registerAuth(
 			);
 		}
 		const result = credential ? await tenants.authenticate(credential) : await fromSession(request, sessionId!);
+		await admit(request, auth, result);
+	}
+
+	/** Lets an authenticated caller in if its role allows the route and its budgets have room. */
+	function admit(request: FastifyRequest, auth: Exclude<RouteAuth, "public">, result: AuthResult) {
 		if (!result.ok) throw new AppError("unauthenticated", result.code, result.message);
 		const principal = result.principal;
 
@@ -187,24 +208,35 @@ export function registerAuth(
 				`This key only sends alerts to the ${principal.integration} webhook`,
 			);
 		} else if (!roleHasPermission(principal.role, auth.permission)) {
-			// Audited: a readonly member trying to acknowledge is worth knowing about.
-			await tenants
-				.recordRefusal(principal.tenant, actorOf(request, principal), {
-					action: "auth.permission_denied",
-					targetType: "route",
-					targetId: `${request.method} ${request.routeOptions.url}`,
-					after: { permission: auth.permission, role: principal.role },
-				})
-				.catch((error) => request.log.error({ err: error }, "could not audit a refusal"));
-			throw new AppError(
-				"forbidden",
-				"auth.permission_denied",
-				`Role ${principal.role} lacks the permission ${auth.permission}`,
-			);
+			return refuse(request, principal, auth.permission);
 		}
-		// Awaited only when there is a promise: an `await` of nothing still costs a turn of the queue.
 		const drawing = principal.type === "platform_admin" ? undefined : withinBudget(principal);
-		if (drawing) await drawing;
+		if (!drawing) return enter(request, principal);
+		return drawing.then(() => enter(request, principal));
+	}
+
+	/** A role without the route's permission: audited (a readonly member trying to acknowledge is worth knowing about), then 403. */
+	async function refuse(
+		request: FastifyRequest,
+		principal: Extract<Principal, { type: "api_key" | "user" }>,
+		permission: Permission,
+	): Promise<never> {
+		await tenants
+			.recordRefusal(principal.tenant, actorOf(request, principal), {
+				action: "auth.permission_denied",
+				targetType: "route",
+				targetId: `${request.method} ${request.routeOptions.url}`,
+				after: { permission, role: principal.role },
+			})
+			.catch((error) => request.log.error({ err: error }, "could not audit a refusal"));
+		throw new AppError(
+			"forbidden",
+			"auth.permission_denied",
+			`Role ${principal.role} lacks the permission ${permission}`,
+		);
+	}
+
+	function enter(request: FastifyRequest, principal: Principal): undefined {
 		request.principal = principal;
 		// The request's own child logger, extended in place: a further child per request costs measurably on ingest.
 		(request.log as FastifyBaseLogger & Pick<Logger, "setBindings">).setBindings(
@@ -216,20 +248,35 @@ export function registerAuth(
 						user_id: `${principal.type}:${principal.id}`,
 					},
 		);
+		return undefined;
+	}
+
+	/** Ends a `done`-style hook with `work`: at once when it needs no wait, else when its promise settles. */
+	function settle(work: () => Promise<void> | undefined, done: (error?: Error) => void): void {
+		let waiting: Promise<void> | undefined;
+		try {
+			waiting = work();
+		} catch (error) {
+			done(error as Error);
+			return;
+		}
+		if (waiting) waiting.then(() => done(), done);
+		else done();
 	}
 
 	// onRequest: refuse before the body is even read, so an unauthenticated sender can't make us parse it.
-	app.addHook("onRequest", async (request) => {
+	// With `done`, not async, as the hook below: a known key is let in without a promise.
+	app.addHook("onRequest", (request, _reply, done) => {
 		const auth = request.routeOptions.config.auth;
-		if (auth === undefined || auth === "public") return; // undefined: no route matched (404)
+		if (auth === undefined || auth === "public") return done(); // undefined: no route matched (404)
 		const inPath =
 			typeof auth === "object" && auth.credentialInPath
 				? (request.params as Record<string, string | undefined>)[auth.credentialInPath]
 				: undefined;
 		const credential = credentialFrom(request) ?? inPath;
 		// A route that takes its key from the body authenticates once the body is parsed (below).
-		if (!credential && typeof auth === "object" && auth.credentialInBody) return;
-		await authorize(request, auth, credential);
+		if (!credential && typeof auth === "object" && auth.credentialInBody) return done();
+		settle(() => authorize(request, auth, credential), done);
 	});
 
 	// Before validation, so a sender without a valid key learns that, not what is wrong with its body.
@@ -238,9 +285,6 @@ export function registerAuth(
 		const auth = request.routeOptions.config.auth;
 		if (request.principal || typeof auth !== "object" || !auth.credentialInBody) return done();
 		const value = (request.body as Record<string, unknown> | null)?.[auth.credentialInBody];
-		authorize(request, auth, typeof value === "string" && value.length > 0 ? value : undefined).then(
-			() => done(),
-			(error: Error) => done(error),
-		);
+		settle(() => authorize(request, auth, typeof value === "string" && value.length > 0 ? value : undefined), done);
 	});
 }

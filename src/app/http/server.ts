@@ -163,7 +163,12 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 	const refuseAll = async () => ({ ok: false as const, code: "auth.invalid_credential" as const, message: "" });
 	registerAuth(
 		app,
-		deps.api?.tenants ?? { authenticate: refuseAll, authenticateIdentity: refuseAll, recordRefusal: async () => {} },
+		deps.api?.tenants ?? {
+			authenticate: refuseAll,
+			authenticateKnown: () => undefined,
+			authenticateIdentity: refuseAll,
+			recordRefusal: async () => {},
+		},
 		deps.api?.rateLimits,
 		deps.api?.login.sessions,
 	);
