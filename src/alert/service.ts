@@ -454,10 +454,10 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		const hits = await inSpan("alert.dedup", { alerts: byFingerprint.size }, async () => {
 			const found = [...(await dedup.lookup(tenant.id, [...byFingerprint.keys()]))];
 			const counter = counterFor(tenant.schema);
-			const counted = await Promise.all(
+			const added = await Promise.all(
 				found.map(([fingerprint, id]) => counter.add({ id, count: byFingerprint.get(fingerprint)!.count })),
 			);
-			return found.map(([fingerprint, alertId], i) => ({ fingerprint, alertId, ok: counted[i]! }));
+			return found.map(([fingerprint, alertId], i) => ({ fingerprint, alertId, ok: added[i]! }));
 		});
 		for (const { fingerprint, alertId, ok } of hits) {
 			// Not counted: the alert closed since the window was written; take the full path.
