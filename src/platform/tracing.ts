@@ -16,9 +16,7 @@ export function inSpan<T>(name: string, attributes: Attributes, work: (span: Spa
 		try {
 			return await work(span);
 		} catch (error) {
-			span.recordException(error as Error);
-			span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-			throw error;
+			throw failed(span, error);
 		} finally {
 			span.end();
 		}
@@ -32,13 +30,18 @@ export function inSyncSpan<T>(name: string, attributes: Attributes, work: (span:
 		try {
 			return work(span);
 		} catch (error) {
-			span.recordException(error as Error);
-			span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-			throw error;
+			throw failed(span, error);
 		} finally {
 			span.end();
 		}
 	});
+}
+
+/** Marks `span` as failed with `error`, and returns the error to rethrow. */
+function failed(span: Span, error: unknown): unknown {
+	span.recordException(error as Error);
+	span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+	return error;
 }
 
 export interface Tracing {

@@ -187,7 +187,11 @@ export function registerAuth(
 	}
 
 	/** Lets an authenticated caller in if its role allows the route and its budgets have room. */
-	function admit(request: FastifyRequest, auth: Exclude<RouteAuth, "public">, result: AuthResult) {
+	function admit(
+		request: FastifyRequest,
+		auth: Exclude<RouteAuth, "public">,
+		result: AuthResult,
+	): Promise<void> | undefined {
 		if (!result.ok) throw new AppError("unauthenticated", result.code, result.message);
 		const principal = result.principal;
 
@@ -211,8 +215,9 @@ export function registerAuth(
 			return refuse(request, principal, auth.permission);
 		}
 		const drawing = principal.type === "platform_admin" ? undefined : withinBudget(principal);
-		if (!drawing) return enter(request, principal);
-		return drawing.then(() => enter(request, principal));
+		if (drawing) return drawing.then(() => enter(request, principal));
+		enter(request, principal);
+		return undefined;
 	}
 
 	/** A role without the route's permission: audited (a readonly member trying to acknowledge is worth knowing about), then 403. */
@@ -236,7 +241,7 @@ export function registerAuth(
 		);
 	}
 
-	function enter(request: FastifyRequest, principal: Principal): undefined {
+	function enter(request: FastifyRequest, principal: Principal): void {
 		request.principal = principal;
 		// The request's own child logger, extended in place: a further child per request costs measurably on ingest.
 		(request.log as FastifyBaseLogger & Pick<Logger, "setBindings">).setBindings(
@@ -248,7 +253,6 @@ export function registerAuth(
 						user_id: `${principal.type}:${principal.id}`,
 					},
 		);
-		return undefined;
 	}
 
 	/** Ends a `done`-style hook with `work`: at once when it needs no wait, else when its promise settles. */
