@@ -1,7 +1,7 @@
 import { type Batcher, createBatcher, ItemFailure } from "../platform/batcher.ts";
 import type { EventBus } from "../platform/bus/index.ts";
 import type { Clock } from "../platform/clock.ts";
-import type { Db } from "../platform/db/index.ts";
+import { type Db, retrySerializable } from "../platform/db/index.ts";
 import { AppError } from "../platform/errors.ts";
 import { timeOrderedId } from "../platform/ids.ts";
 import { inSpan } from "../platform/tracing.ts";
@@ -222,7 +222,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 	}
 	/**
 	 * Repeats within the dedup window, counted in one UPDATE per tenant per flush. Flushes may run
-	 * concurrently: each locks its rows in id order, so two cannot deadlock. During a storm of
+	 * concurrently: each locks its rows in fingerprint order, so two cannot deadlock. During a storm of
 	 * repeats, flushes start at most every 2 ms: more repeats per statement, and ~8% less server
 	 * CPU per repeat (ADR 0008); a repeat waits at most those 2 ms more.
 	 */
@@ -392,16 +392,20 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 			const opened = firing ? await upserterFor(tenant.schema).add(firing) : [];
 			return { opened, resolved: [], acknowledged: [] };
 		}
-		return db.transaction().execute(async (trx) => {
-			const [opened = []] = firing ? await store.upsertFiring(trx, tenant.schema, [firing]) : [];
-			const resolved = await store.resolveOpenByFingerprint(trx, tenant.schema, resolving, now, by);
-			const acknowledged = await store.acknowledgeOpenByFingerprint(trx, tenant.schema, acknowledging, now, by);
-			await store.insertEvents(trx, tenant.schema, [
-				...resolved.map((row) => ({ alertId: row.id, type: "resolved" as const, at: now, actor: by })),
-				...acknowledged.map((row) => ({ alertId: row.id, type: "acknowledged" as const, at: now, actor: by })),
-			]);
-			return { opened, resolved, acknowledged };
-		});
+		// Its statements each lock their alerts in fingerprint order, but one transaction's several
+		// statements can still meet another's in opposite orders: PostgreSQL then rolls one back.
+		return retrySerializable(() =>
+			db.transaction().execute(async (trx) => {
+				const [opened = []] = firing ? await store.upsertFiring(trx, tenant.schema, [firing]) : [];
+				const resolved = await store.resolveOpenByFingerprint(trx, tenant.schema, resolving, now, by);
+				const acknowledged = await store.acknowledgeOpenByFingerprint(trx, tenant.schema, acknowledging, now, by);
+				await store.insertEvents(trx, tenant.schema, [
+					...resolved.map((row) => ({ alertId: row.id, type: "resolved" as const, at: now, actor: by })),
+					...acknowledged.map((row) => ({ alertId: row.id, type: "acknowledged" as const, at: now, actor: by })),
+				]);
+				return { opened, resolved, acknowledged };
+			}),
+		);
 	}
 
 	/**

@@ -7,7 +7,7 @@ import {
 	type Selectable,
 	sql,
 } from "kysely";
-import { type Db, prepared } from "../platform/db/index.ts";
+import { type Db, prepared, textArray } from "../platform/db/index.ts";
 import type { AlertSource, AlertStatus, Severity } from "./types.ts";
 
 /** A jsonb column: read as T, written through `jsonb()`. */
@@ -356,8 +356,10 @@ export async function upsertFiring(trx: Db, schema: string, writes: FiringWrite[
  *   The statement sets it for its own implicit transaction, so it stays one round trip.
  * - Its text is the same for any batch (the ids and counts are two arrays), so it is a prepared
  *   statement, parsed and planned once per connection.
- * The ids go in order, and the join takes the rows' locks in that order, so two concurrent batches
- * cannot deadlock over the same alerts.
+ * Concurrent statements over the same alerts must take their rows' locks in the same order, or they
+ * can deadlock. A join promises no order: over a small table PostgreSQL scans the table and meets
+ * the rows where they lie, which each update moves. So this statement, and those that resolve and
+ * acknowledge by fingerprint, lock their rows first in fingerprint order, as the upsert does.
  */
 export async function addOccurrences(
 	db: Db,
@@ -366,22 +368,27 @@ export async function addOccurrences(
 	at: Date,
 ): Promise<string[]> {
 	if (counts.length === 0) return [];
-	const sorted = counts.toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 	const { rows } = await db.executeQuery<{ id: string }>(
-		CompiledQuery.raw(countSqlFor(schema), [sorted.map((c) => c.id), sorted.map((c) => c.count), at.toISOString()]),
+		CompiledQuery.raw(countSqlFor(schema), [counts.map((c) => c.id), counts.map((c) => c.count), at.toISOString()]),
 	);
 	return rows.map((row) => row.id);
 }
 
 const countSqlFor = textPerSchema((s) =>
 	prepared(`
+		with locked as materialized (
+			select id from ${s}.alerts
+			where id = any($1::uuid[]) and status <> 'resolved'
+			order by fingerprint
+			for no key update
+		)
 		update ${s}.alerts as a
 		set occurrences = a.occurrences + v.n,
 			last_seen_at = case when a.last_seen_at <= $3::timestamptz - interval '1 second'
 				then $3::timestamptz else a.last_seen_at end
-		from unnest($1::uuid[], $2::int[]) as v(id, n),
+		from unnest($1::uuid[], $2::int[]) as v(id, n), locked,
 			(select set_config('synchronous_commit', 'off', true)) as relaxed
-		where a.id = v.id and a.status <> 'resolved'
+		where a.id = v.id and a.id = locked.id
 		returning a.id`),
 );
 
@@ -396,11 +403,16 @@ export async function resolveOpenByFingerprint(
 	if (items.length === 0) return [];
 	const values = sql.join(items.map((i) => sql`(${i.fingerprint}::text, ${i.endsAt}::timestamptz)`));
 	const { rows } = await sql<Selectable<AlertTables["alerts"]>>`
+		with ${lockedInFingerprintOrder(
+			schema,
+			items.map((i) => i.fingerprint),
+			sql`status <> 'resolved'`,
+		)}
 		update ${sql.id(schema, "alerts")} as a
 		set status = 'resolved', ends_at = coalesce(v.ends_at, ${at}), resolved_at = ${at},
 			resolved_by = ${by}, last_seen_at = ${at}
-		from (values ${values}) as v(fingerprint, ends_at)
-		where a.fingerprint = v.fingerprint and a.status <> 'resolved'
+		from (values ${values}) as v(fingerprint, ends_at), locked
+		where a.fingerprint = v.fingerprint and a.id = locked.id
 		returning a.*`.execute(trx);
 	return rows.map(alertFromRow);
 }
@@ -469,13 +481,28 @@ export async function acknowledgeOpenByFingerprint(
 	by: string,
 ): Promise<{ id: string; fingerprint: string }[]> {
 	if (fingerprints.length === 0) return [];
-	return tables(trx, schema)
-		.updateTable("alerts")
-		.set({ status: "acknowledged", acknowledged_at: at, acknowledged_by: by })
-		.where("fingerprint", "in", fingerprints)
-		.where("status", "=", "firing")
-		.returning(["id", "fingerprint"])
-		.execute();
+	const { rows } = await sql<{ id: string; fingerprint: string }>`
+		with ${lockedInFingerprintOrder(schema, fingerprints, sql`status = 'firing'`)}
+		update ${sql.id(schema, "alerts")} as a
+		set status = 'acknowledged', acknowledged_at = ${at}, acknowledged_by = ${by}
+		from locked
+		where a.id = locked.id
+		returning a.id, a.fingerprint`.execute(trx);
+	return rows;
+}
+
+/**
+ * `locked`: the ids of the alerts with these fingerprints that match `condition`, locked in
+ * fingerprint order, the order every statement that writes alerts in batches takes its locks in
+ * (see {@link addOccurrences}).
+ */
+function lockedInFingerprintOrder(schema: string, fingerprints: string[], condition: RawBuilder<unknown>) {
+	return sql`locked as materialized (
+		select id from ${sql.id(schema, "alerts")}
+		where fingerprint = any(${textArray(fingerprints)}) and ${condition}
+		order by fingerprint
+		for no key update
+	)`;
 }
 
 export async function insertEvents(
