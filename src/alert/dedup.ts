@@ -16,8 +16,11 @@ import { withTimeout } from "../platform/timeout.ts";
  * ingest CPU for 50-alert payloads, measured) while only repeats ever read it.
  */
 export interface DedupWindow {
-	/** Open alert ids of the fingerprints seen within the window. */
-	lookup(tenantId: string, fingerprints: string[]): Promise<Map<string, string>>;
+	/**
+	 * Open alert ids of the fingerprints seen within the window. A promise only when the shared cache
+	 * must be asked: a storm's repeats, known in process, are answered at once (ADR 0008).
+	 */
+	lookup(tenantId: string, fingerprints: string[]): Map<string, string> | Promise<Map<string, string>>;
 	remember(tenantId: string, entries: { fingerprint: string; alertId: string }[]): Promise<void>;
 	forget(tenantId: string, fingerprints: string[]): Promise<void>;
 }
@@ -51,8 +54,24 @@ export function createDedupWindow({
 		}
 	};
 
+	/** The shared cache's answer for the fingerprints the in-process tier did not know, added to `found`. */
+	async function askShared(tenantId: string, unknown: string[], found: Map<string, string>) {
+		const values = await guarded(
+			cache.getMany(unknown.map((fp) => key(tenantId, fp))),
+			unknown.map(() => undefined),
+		);
+		unknown.forEach((fp, i) => {
+			const alertId = values[i];
+			if (alertId) {
+				found.set(fp, alertId);
+				local?.set(key(tenantId, fp), alertId);
+			}
+		});
+		return found;
+	}
+
 	return {
-		async lookup(tenantId, fingerprints) {
+		lookup(tenantId, fingerprints) {
 			const found = new Map<string, string>();
 			const unknown: string[] = [];
 			for (const fp of fingerprints) {
@@ -60,19 +79,7 @@ export function createDedupWindow({
 				if (alertId) found.set(fp, alertId);
 				else unknown.push(fp);
 			}
-			if (unknown.length === 0) return found;
-			const values = await guarded(
-				cache.getMany(unknown.map((fp) => key(tenantId, fp))),
-				unknown.map(() => undefined),
-			);
-			unknown.forEach((fp, i) => {
-				const alertId = values[i];
-				if (alertId) {
-					found.set(fp, alertId);
-					local?.set(key(tenantId, fp), alertId);
-				}
-			});
-			return found;
+			return unknown.length === 0 ? found : askShared(tenantId, unknown, found);
 		},
 		async remember(tenantId, entries) {
 			if (entries.length === 0) return;

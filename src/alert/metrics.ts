@@ -44,10 +44,14 @@ export function createAlertMetrics(registry: Registry): AlertMetrics {
 		record(tenant, { source, severities }, results, seconds) {
 			if (source === undefined) return;
 			for (const severity of severities) received.inc([source, severity, tenant.slug]);
-			const repeats = results.filter((r) => r.outcome === "deduplicated").length;
+			let repeats = 0;
+			let acks = 0;
+			for (const { outcome } of results) {
+				if (outcome === "deduplicated") repeats++;
+				// Senders acknowledge too (PagerDuty's acknowledge event), not only people through the API.
+				else if (outcome === "acknowledged") acks++;
+			}
 			if (repeats > 0) deduplicated.inc([tenant.slug], repeats);
-			// Senders acknowledge too (PagerDuty's acknowledge event), not only people through the API.
-			const acks = results.filter((r) => r.outcome === "acknowledged").length;
 			if (acks > 0) acknowledged.inc([tenant.slug], acks);
 			duration.observe({ source }, seconds);
 		},
