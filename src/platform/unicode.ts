@@ -10,7 +10,8 @@ const surrogateEscape = /\\u[dD][89a-fA-F]/;
  * surrogates), or undefined. Walks the value only when the text has surrogate escapes at all.
  */
 export function illFormedStringAt(text: string, value: unknown): string[] | undefined {
-	return surrogateEscape.test(text) ? walk(value, []) : undefined;
+	// `includes` first: nearly every body has no escape at all, and it finds that faster than the pattern.
+	return text.includes("\\u") && surrogateEscape.test(text) ? walk(value, []) : undefined;
 }
 
 function walk(value: unknown, path: string[]): string[] | undefined {
