@@ -20,12 +20,14 @@
  *
  * Each alert is its own OpsWatch alert, identified by its own `fingerprint`: the group is only how
  * Alertmanager batches notifications. Unknown fields (0.32's `notification_reason`, 0.34's
- * `routeLabels`) are accepted and kept in the raw payload.
+ * `routeLabels`) are accepted and kept in the raw payload: the webhook's body is kept as it came,
+ * so the schemas leave them out of the parsed value rather than copy them (a loose object copies
+ * every key it does not know, on every alert).
  */
 import { z } from "zod";
 import { type IncomingAlert, labelMap, rfc3339, senderFingerprint } from "../alert/index.ts";
 
-export const alertmanagerAlert = z.looseObject({
+export const alertmanagerAlert = z.object({
 	status: z.enum(["firing", "resolved"]),
 	labels: labelMap,
 	annotations: labelMap.default({}),
@@ -36,7 +38,7 @@ export const alertmanagerAlert = z.looseObject({
 });
 
 export const alertmanagerPayload = z
-	.looseObject({
+	.object({
 		version: z.string().optional(),
 		status: z.enum(["firing", "resolved"]).optional(),
 		receiver: z.string().optional(),
