@@ -1,5 +1,5 @@
-import { Histogram, type Registry } from "prom-client";
-import { tallyCounter } from "../platform/metrics.ts";
+import type { Registry } from "prom-client";
+import { tallyCounter, tallyHistogram } from "../platform/metrics.ts";
 import type { TenantRef } from "../tenant/index.ts";
 
 /** The alert metrics of spec §9.1. */
@@ -33,10 +33,10 @@ export function createAlertMetrics(registry: Registry): AlertMetrics {
 		labelNames: ["tenant"] as const,
 		registers: [registry],
 	});
-	const duration = new Histogram({
+	const duration = tallyHistogram({
 		name: "opswatch_alert_processing_duration_seconds",
 		help: "Time to take a webhook's alerts through the pipeline until durable",
-		labelNames: ["source"] as const,
+		labelNames: ["source"],
 		buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
 		registers: [registry],
 	});
@@ -53,7 +53,7 @@ export function createAlertMetrics(registry: Registry): AlertMetrics {
 			}
 			if (repeats > 0) deduplicated.inc([tenant.slug], repeats);
 			if (acks > 0) acknowledged.inc([tenant.slug], acks);
-			duration.observe({ source }, seconds);
+			duration.observe([source], seconds);
 		},
 		acknowledged(tenant) {
 			acknowledged.inc([tenant.slug]);

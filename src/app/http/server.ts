@@ -129,7 +129,7 @@ export async function buildHttpServer(deps: HttpServerDeps): Promise<FastifyInst
 	});
 	app.addHook("onResponse", (request, reply, done) => {
 		deps.metrics.httpRequestDuration.observe(
-			{ method: request.method, path: request.routeOptions.url ?? "unmatched", status: String(reply.statusCode) },
+			[request.method, request.routeOptions.url ?? "unmatched", String(reply.statusCode)],
 			reply.elapsedTime / 1000,
 		);
 		done();
