@@ -208,7 +208,7 @@ interface WritePlan {
 	counted: Map<string, string>;
 	/** The new firing alerts and the repeats the window did not know. */
 	firing: FiringWrite | undefined;
-	resolving: { fingerprint: string; endsAt: Date | null }[];
+	resolving: { fingerprint: string; endsAt: string | null }[];
 	acknowledging: string[];
 	/** What paging needs of each new alert of a paging severity, by fingerprint. */
 	pageable: Map<string, Pick<Alert, "title" | "labels">>;
@@ -538,7 +538,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 			description: alert.incoming.description,
 			labels: alert.incoming.labels,
 			annotations: alert.incoming.annotations,
-			starts_at: alert.incoming.startsAt?.toISOString() ?? seenAt,
+			starts_at: alert.incoming.startsAt ?? seenAt,
 			generator_url: alert.incoming.generatorUrl,
 			occurrences: count,
 			kb_incident_id: kbIds[i] ?? undefined,

@@ -400,7 +400,8 @@ const countSqlFor = textPerSchema((s) =>
 export async function resolveOpenByFingerprint(
 	trx: Db,
 	schema: string,
-	items: { fingerprint: string; endsAt: Date | null }[],
+	/** `endsAt`: RFC 3339 text, as the sender wrote it. */
+	items: { fingerprint: string; endsAt: string | null }[],
 	at: Date,
 	by: string,
 ): Promise<Alert[]> {

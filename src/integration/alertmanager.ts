@@ -53,8 +53,8 @@ export type AlertmanagerPayload = z.infer<typeof alertmanagerPayload>;
 /** Go's zero time: what Alertmanager sends as `endsAt` for a firing alert. */
 const GO_ZERO_TIME = /^0001-01-01T00:00:00(\.0+)?Z$/;
 
-const instant = (text: string | undefined): Date | undefined =>
-	text === undefined || GO_ZERO_TIME.test(text) ? undefined : new Date(text);
+const instant = (text: string | undefined): string | undefined =>
+	text === undefined || GO_ZERO_TIME.test(text) ? undefined : text;
 
 /** The webhook's body is kept as it came (with the group's fields); `raw` is each alert's own object. */
 export function fromAlertmanager(payload: AlertmanagerPayload): IncomingAlert[] {

@@ -47,7 +47,7 @@ describe("fromGeneric", () => {
 				description: "/var/lib/postgresql is 93% full",
 				labels: { host: "db-1", mount: "/var/lib/postgresql", source: "cron disk check" },
 				annotations: { runbook: "https://wiki.example.com/runbooks/disk" },
-				startsAt: new Date("2026-11-26T13:20:17Z"),
+				startsAt: "2026-11-26T13:20:17Z",
 				endsAt: undefined,
 				generatorUrl: "https://grafana.example.com/d/disk?var-host=db-1",
 				raw: full,
@@ -77,7 +77,7 @@ describe("fromGeneric", () => {
 	it("sets endsAt from ends_at when resolved", () => {
 		const [alert] = parse({ ...full, status: "resolved" });
 		expect(alert?.status).toBe("resolved");
-		expect(alert?.endsAt).toEqual(new Date("2026-11-26T14:00:00.500Z"));
+		expect(alert?.endsAt).toBe("2026-11-26T15:00:00.5+01:00");
 	});
 
 	it.each(severities)("passes severity %s through", (severity) => {

@@ -107,8 +107,8 @@ export function fromGenericAlert(alert: GenericAlert): IncomingAlert {
 		description: alert.description ?? "",
 		labels,
 		annotations: alert.annotations,
-		startsAt: alert.starts_at === undefined ? undefined : new Date(alert.starts_at),
-		endsAt: alert.status === "resolved" && alert.ends_at !== undefined ? new Date(alert.ends_at) : undefined,
+		startsAt: alert.starts_at,
+		endsAt: alert.status === "resolved" ? alert.ends_at : undefined,
 		generatorUrl: alert.url,
 		raw: alert,
 	};

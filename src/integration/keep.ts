@@ -130,7 +130,7 @@ function labelsOf(alert: KeepAlert): Record<string, string> {
 
 export function fromKeepAlert(alert: KeepAlert): IncomingAlert {
 	const status = statusMap[alert.status];
-	const lastReceived = alert.lastReceived ? new Date(alert.lastReceived) : undefined;
+	const lastReceived = alert.lastReceived ?? undefined;
 	return {
 		source: "keep",
 		fingerprint: alert.fingerprint ?? undefined,

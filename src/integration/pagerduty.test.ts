@@ -68,7 +68,7 @@ describe("fromPagerDuty", () => {
 				description: JSON.stringify(trigger.payload.custom_details, null, 2),
 				labels: { source: "server1.example.com", component: "mysql", group: "prod-datapipe", class: "deploy" },
 				annotations: { "free space": "1%", "load avg": "0.75", degraded: "true" },
-				startsAt: new Date("2026-11-26T13:20:17.000Z"),
+				startsAt: "2026-11-26T13:20:17.000+00:00",
 				generatorUrl: "https://monitoring.service.com",
 				raw: withoutKey,
 			},

@@ -177,7 +177,7 @@ export function fromPagerDuty(
 			description: payload.custom_details === undefined ? "" : JSON.stringify(payload.custom_details, null, 2),
 			labels,
 			annotations: annotationsOf(payload.custom_details),
-			startsAt: payload.timestamp === undefined ? undefined : new Date(payload.timestamp),
+			startsAt: payload.timestamp,
 			generatorUrl: event.client_url,
 			raw,
 		},

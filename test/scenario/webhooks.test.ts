@@ -88,6 +88,29 @@ describe(`Keep, generic and PagerDuty webhooks end to end (${backendName})`, () 
 		expect((await alert(first.alert.id)).alert.occurrences).toBe(2);
 	});
 
+	it("reads a sender's instants in any offset and to the nanosecond as the same instants", async () => {
+		const opened = await post("generic", {
+			title: "Replication lag",
+			labels: { cluster: "eu-1", check: "lag" },
+			// Alertmanager writes nanoseconds; senders in other zones write their offset.
+			starts_at: "2026-11-26T14:20:17.79138166+01:00",
+		});
+		const stored = await alert(opened.body.alerts[0].alertId);
+		expect(stored.alert.startsAt).toBe("2026-11-26T13:20:17.791Z");
+
+		await post("generic", {
+			title: "Replication lag",
+			labels: { cluster: "eu-1", check: "lag" },
+			status: "resolved",
+			starts_at: "2026-11-26T14:20:17.79138166+01:00",
+			ends_at: "2026-11-26T08:45:00.5-05:00",
+		});
+		expect((await alert(stored.alert.id)).alert).toMatchObject({
+			status: "resolved",
+			endsAt: "2026-11-26T13:45:00.500Z",
+		});
+	});
+
 	it("speaks PagerDuty Events v2: trigger, acknowledge, resolve, re-trigger", async () => {
 		const trigger = {
 			routing_key: key,
