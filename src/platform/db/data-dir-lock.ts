@@ -38,7 +38,11 @@ export async function lockDataDir(dataDir: string, onError?: (error: Error) => v
 		release: async () => {
 			if (released) return;
 			released = true;
-			await release();
+			// A lock proper-lockfile found compromised (its file gone, or not refreshed in time because
+			// the machine slept) is released already; it told onError. Shutting down must not fail on it.
+			await release().catch((error: { code?: string }) => {
+				if (error.code !== "ERELEASED") throw error;
+			});
 		},
 	};
 }
