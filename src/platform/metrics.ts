@@ -158,12 +158,10 @@ export function tallyHistogram(config: TallyHistogramConfiguration): TallyHistog
 			{ labels: {}, sharedLabels: d.labels, value: d.count, metricName: `${name}_count` },
 		];
 	};
-	const snapshot = () => ({ name, help, type: "histogram", aggregator: "sum", values: all.flatMap(series) });
+	const identity = { name, help, type: "histogram", aggregator: "sum" };
+	const snapshot = () => ({ ...identity, values: all.flatMap(series) });
 	const metric = {
-		name,
-		help,
-		type: "histogram",
-		aggregator: "sum",
+		...identity,
 		getForPromString: async () => snapshot(),
 		/** As JSON (`getMetricsAsJSON`): each series' labels in one object. */
 		get: async () => {
@@ -190,7 +188,7 @@ export function tallyHistogram(config: TallyHistogramConfiguration): TallyHistog
 			const d = leafOf<Distribution>(root, values, () => {
 				const created = {
 					labels: labelsOf(labelNames, values),
-					counts: buckets.map(() => 0).concat(0),
+					counts: new Array<number>(buckets.length + 1).fill(0),
 					sum: 0,
 					count: 0,
 				};
