@@ -105,16 +105,24 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 			},
 		);
 
-	const oneOrMany = async (request: FastifyRequest) => {
-		request.body = asArray(request.body);
+	// A body sent as one alert object has its errors named as sent (`body.title`, not `body.0.title`).
+	const sentAsOneObject = new WeakSet<FastifyRequest>();
+	const wrapOneAlert = async (request: FastifyRequest) => {
+		const wrapped = asArray(request.body);
+		if (wrapped === request.body) return;
+		sentAsOneObject.add(request);
+		request.body = wrapped;
 	};
+	const bodyPathAsSent = (request: FastifyRequest, segments: string[]) =>
+		sentAsOneObject.has(request) && segments[0] === "0" ? segments.slice(1) : segments;
+	const oneOrManyConfig = { ...config, bodyPathAsSent };
 
 	for (const url of webhookUrls("generic"))
 		app.post(
 			url,
 			{
-				config,
-				preValidation: oneOrMany,
+				config: oneOrManyConfig,
+				preValidation: wrapOneAlert,
 				schema: {
 					tags,
 					summary: "Generic JSON webhook: one alert or an array of alerts",
@@ -137,8 +145,8 @@ export const webhookRoutes: FastifyPluginAsyncZod<WebhookRoutesOptions> = async 
 		app.post(
 			url,
 			{
-				config,
-				preValidation: oneOrMany,
+				config: oneOrManyConfig,
+				preValidation: wrapOneAlert,
 				schema: {
 					tags,
 					summary: "Keep webhook receiver (AlertDto, one or an array)",

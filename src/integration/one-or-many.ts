@@ -2,7 +2,8 @@ import { z } from "zod";
 
 /**
  * Keep and the generic format send one alert or an array. Both reach validation as an array, so
- * an error names `0.title` rather than zod's bare "Invalid input" for a failed object-or-array union.
+ * an error names the failing field rather than zod's bare "Invalid input" for a failed
+ * object-or-array union.
  */
 export const asArray = (body: unknown): unknown =>
 	body !== null && typeof body === "object" && !Array.isArray(body) ? [body] : body;

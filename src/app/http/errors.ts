@@ -1,8 +1,18 @@
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { AppError, type ErrorKind, type FieldError, isDatabaseUnavailable } from "../../platform/errors.ts";
 import { redactCredentials } from "../../platform/log.ts";
+
+declare module "fastify" {
+	interface FastifyContextConfig {
+		/**
+		 * Renames a failed body field's path (its segments under `body`) as the sender wrote the body,
+		 * for a route that reshapes the body before validating it.
+		 */
+		bodyPathAsSent?: (request: FastifyRequest, segments: string[]) => string[];
+	}
+}
 
 export const errorBodySchema = z
 	.object({
@@ -84,10 +94,14 @@ export function registerErrorHandling(app: FastifyInstance, bodyLimit: number): 
 			error = rawError;
 		} else if (hasZodFastifySchemaValidationErrors(rawError)) {
 			const where = rawError.validationContext ?? "body";
-			const fields = rawError.validation.map((issue) => ({
-				path: [where, ...issue.instancePath.split("/").filter(Boolean)].join("."),
-				message: issue.message ?? "is invalid",
-			}));
+			const asSent = where === "body" ? request.routeOptions.config.bodyPathAsSent : undefined;
+			const fields = rawError.validation.map((issue) => {
+				const segments = issue.instancePath.split("/").filter(Boolean);
+				return {
+					path: [where, ...(asSent ? asSent(request, segments) : segments)].join("."),
+					message: issue.message ?? "is invalid",
+				};
+			});
 			const summary = fields.map((f) => `${f.path}: ${f.message}`).join("; ");
 			error = new AppError("validation", "request.invalid", `Invalid request: ${summary}`, { fields });
 		} else if (isDatabaseUnavailable(rawError)) {

@@ -1,7 +1,7 @@
 import Fastify from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../../platform/errors.ts";
-import { jsonBodyParser } from "./json-body.ts";
+import { jsonBodyParser, syntaxReason } from "./json-body.ts";
 
 const app = Fastify();
 beforeAll(async () => {
@@ -34,9 +34,32 @@ describe("JSON body parser", () => {
 		]);
 	});
 
-	it("keeps Fastify's own errors for JSON that does not parse", async () => {
-		const response = await post('{"a": ');
+	it("says where JSON that does not parse breaks", async () => {
+		const response = await post('{\n  "routing_key": "R0UT1NGKEY",\n  "event_action" "trigger"\n}');
 		expect(response.statusCode).toBe(400);
-		expect(response.json().message).toMatch(/not valid JSON/);
+		expect(response.json().message).toBe("The body is not valid JSON: unexpected string at line 3, column 18");
+	});
+
+	it("says a body that stops short ends too soon", async () => {
+		const response = await post('{"a": ');
+		expect(response.json().message).toBe("The body is not valid JSON: it ends before the JSON value is complete");
+	});
+
+	it("names an unexpected token without quoting the body, which may hold a credential", async () => {
+		const response = await post('{"routing_key": "R0UT1NGKEY", "payload": tru}');
+		expect(response.statusCode).toBe(400);
+		expect(response.json().message).toMatch(/^The body is not valid JSON: unexpected token '}'/);
+		expect(response.json().message).not.toContain("R0UT1NGKEY");
+	});
+});
+
+describe("syntaxReason", () => {
+	it("turns V8's position into a line and column", () => {
+		expect(syntaxReason('{"a":1}x', "Unexpected non-whitespace character after JSON at position 7")).toBe(
+			"unexpected non-whitespace character after JSON at line 1, column 8",
+		);
+		expect(syntaxReason('[\n"a\tb"]', "Bad control character in string literal in JSON at position 4")).toBe(
+			"bad control character in string literal at line 2, column 3",
+		);
 	});
 });
