@@ -139,8 +139,11 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app
 			config: { auth: { permission: "alerts.read" } },
 			schema: {
 				tags,
-				summary: "Server-Sent Events: this tenant's alert.created/acknowledged/resolved as they happen",
-				description: "`text/event-stream`; each event's `data` is JSON with alertId and fingerprint.",
+				summary: "Server-Sent Events: this tenant's alert.created/updated/acknowledged/resolved as they happen",
+				description:
+					"`text/event-stream`; each event's `data` is JSON with alertId and fingerprint. `alert.updated` " +
+					'(`"change": "repeated"`) says repeats moved an open alert\'s count and last-seen time; it comes at ' +
+					"most once a second per alert.",
 			},
 		},
 		async (request, reply) => {

@@ -10,6 +10,7 @@ import type { DedupWindow } from "./dedup.ts";
 import { fingerprintOfLabels } from "./fingerprint.ts";
 import { transition } from "./lifecycle.ts";
 import type { AlertMetrics } from "./metrics.ts";
+import { createRepeatAnnouncer } from "./repeat-announcer.ts";
 import { type SeverityRule, severityFromRules } from "./rules.ts";
 import type { SeverityRuleApi } from "./rules-service.ts";
 import { DEFAULT_SEVERITY, pagingSeverities, severityFromLabels } from "./severity.ts";
@@ -202,6 +203,7 @@ interface WritePlan {
 	/** Each alert's, in payload order (the answer's order). */
 	fingerprints: string[];
 	statuses: AlertStatus[];
+	/** The severities of the alerts received (events that only change an open alert carry none). */
 	severities: Severity[];
 	source: AlertSource | undefined;
 	/** Repeats already counted against their open alert: fingerprint → alert id. */
@@ -342,6 +344,9 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 			return alerts.map(() => null);
 		}
 	}
+
+	// Repeats are committed by the time a request is answered; the UI hears of them at most once a second per alert.
+	const announceRepeats = createRepeatAnnouncer();
 
 	function publish(tenant: TenantRef, type: string, payload: Record<string, unknown>): void {
 		bus.publish(alertTopic(tenant), { type, ...payload }).catch((error) => onError(error, "publish"));
@@ -510,7 +515,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		for (const { fingerprint, incoming: alert, severity } of prepared) {
 			plan.fingerprints.push(fingerprint);
 			plan.statuses.push(alert.status);
-			plan.severities.push(severity);
+			if (!alert.changeOnly) plan.severities.push(severity);
 			if (alert.status === "resolved") plan.resolving.push({ fingerprint, endsAt: alert.endsAt ?? null });
 			else if (alert.status === "acknowledged") plan.acknowledging.push(fingerprint);
 		}
@@ -589,6 +594,8 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		});
 
 		metrics.record(tenant, plan, results, (performance.now() - started) / 1000);
+		const updates = announceRepeats(results, plan.now.getTime());
+		if (updates) bus.publishMany(alertTopic(tenant), updates).catch((error) => onError(error, "publish"));
 		return { alerts: results };
 	}
 

@@ -104,4 +104,9 @@ export interface IncomingAlert {
 	generatorUrl?: string;
 	/** The sender's original object for this alert, kept verbatim. */
 	raw: unknown;
+	/**
+	 * An event that only changes an open alert and carries none of its own (PagerDuty's acknowledge
+	 * and resolve): not counted as an alert received, whose severity it could only make up.
+	 */
+	changeOnly?: true;
 }

@@ -137,6 +137,7 @@ describe("fromPagerDuty", () => {
 				annotations: {},
 				generatorUrl: undefined,
 				raw: { event_action, dedup_key: "srv01/HTTP" },
+				changeOnly: true,
 			},
 		});
 	});

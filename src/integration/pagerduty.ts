@@ -157,6 +157,7 @@ export function fromPagerDuty(
 				annotations: {},
 				generatorUrl: event.client_url,
 				raw,
+				changeOnly: true,
 			},
 		};
 	}

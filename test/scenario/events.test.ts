@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp, type TestTenant } from "../harness/app.ts";
 import { backendName } from "../harness/backend.ts";
+import { createTestClock } from "../harness/clock.ts";
 
+const clock = createTestClock(new Date());
 let app: TestApp;
 let a: TestTenant;
 let b: TestTenant;
 beforeAll(async () => {
-	app = await startTestApp();
+	app = await startTestApp({ clock });
 	a = await app.newTenant("a");
 	b = await app.newTenant("b");
 });
@@ -64,6 +66,32 @@ describe(`alert event stream (${backendName})`, () => {
 		} finally {
 			await mine.close();
 			await theirs.close();
+		}
+	});
+
+	it("announces repeats as alert.updated, at most once a second per alert", async () => {
+		const mine = await stream(a.adminKey);
+		const updates = () => mine.text().split("event: alert.updated").length - 1;
+		try {
+			await expect.poll(() => mine.text()).toContain(": connected");
+			const send = () =>
+				app.request("POST", "/api/v1/webhooks/generic", {
+					key: a.adminKey,
+					json: { title: "Disk filling", severity: "minor", labels: { host: "db-7" } },
+				});
+			const { alertId, fingerprint } = (await send()).body.alerts[0];
+			for (let i = 0; i < 4; i++) expect((await send()).body.alerts[0].outcome).toBe("deduplicated");
+			await expect.poll(updates).toBe(1);
+			expect(mine.text()).toContain(
+				`data: {"type":"alert.updated","alertId":"${alertId}","fingerprint":"${fingerprint}","change":"repeated"}`,
+			);
+
+			clock.advance("1s");
+			await send();
+			// Events arrive in the order they were published: had any repeat between been announced, it would be here.
+			await expect.poll(updates).toBe(2);
+		} finally {
+			await mine.close();
 		}
 	});
 

@@ -164,6 +164,14 @@ describe(`Keep, generic and PagerDuty webhooks end to end (${backendName})`, () 
 		});
 		expect(stray.status).toBe(202);
 		expect(await list()).toHaveLength(2);
+
+		// Two alerts were received; the acknowledge and resolve events carried none to count.
+		const received = (await app.request("GET", "/metrics")).text
+			.split("\n")
+			.filter((line) => line.startsWith('opswatch_alerts_received_total{source="pagerduty"'));
+		expect(received).toEqual([
+			`opswatch_alerts_received_total{source="pagerduty",severity="critical",tenant="${tenant.slug}"} 2`,
+		]);
 	});
 });
 
