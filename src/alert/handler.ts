@@ -225,7 +225,11 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app
 								"The sender's own object for this alert, as it arrived: an Alertmanager alert of its group, a Keep " +
 								"AlertDto, a generic alert, or a PagerDuty event without its routing_key; null if none was kept",
 						}),
-						timeline: z.array(eventDto),
+						timeline: z.array(eventDto).meta({
+							description:
+								"Oldest first: created, deduplicated, acknowledged, resolved, escalated, notified. Repeats are one " +
+								"`deduplicated` entry: `details.repeats` counts them, `at` is the last (to the second).",
+						}),
 						knowledgeBase: knowledgeBaseDto.nullable(),
 					}),
 				},

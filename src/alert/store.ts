@@ -7,6 +7,7 @@ import {
 	type Selectable,
 	sql,
 } from "kysely";
+import { v5 as uuidv5 } from "uuid";
 import { type Db, prepared, textArray } from "../platform/db/index.ts";
 import type { AlertSource, AlertStatus, Severity } from "./types.ts";
 
@@ -602,8 +603,15 @@ export async function updateAlertStatus(
 
 /**
  * An alert's timeline, oldest first. Its "created" entry is read from the alert row (first seen, by
- * whom), unless the alert predates that and has the entry stored.
+ * whom), unless the alert predates that and has the entry stored. So is its "deduplicated" entry:
+ * repeats are counted on the row, not written one event each, and the entry says how many there
+ * were (`details.repeats`) and when the last came (`at`, to the second).
  */
+/** The "deduplicated" entry's id: one per alert, the same on every read (a name-based UUID). */
+const repeatsEntryId = (alertId: string) => uuidv5(`${alertId}/deduplicated`, timelineNamespace);
+/** OpsWatch's own namespace for the ids of timeline entries read from an alert's row. */
+const timelineNamespace = "fd13b1eb-583c-497d-a7db-f07e27d832b1";
+
 export async function listEvents(db: Db, schema: string, alertId: string): Promise<AlertEvent[]> {
 	const { rows } = await sql<{
 		id: string;
@@ -612,18 +620,24 @@ export async function listEvents(db: Db, schema: string, alertId: string): Promi
 		type: AlertEventType;
 		actor: string | null;
 		details: unknown;
+		rank: number;
 	}>`
 		select a.id, a.id as alert_id, a.first_seen_at as at, 'created' as type, a.created_by as actor,
 			'{}'::jsonb as details, 0 as rank
 		from ${sql.id(schema, "alerts")} a
 		where a.id = ${alertId} and a.created_by is not null
 		union all
+		select a.id, a.id as alert_id, a.last_seen_at as at, 'deduplicated' as type, null as actor,
+			jsonb_build_object('repeats', a.occurrences - 1) as details, 2 as rank
+		from ${sql.id(schema, "alerts")} a
+		where a.id = ${alertId} and a.occurrences > 1
+		union all
 		select e.id, e.alert_id, e.at, e.type, e.actor, e.details, 1 as rank
 		from ${sql.id(schema, "alert_events")} e
 		where e.alert_id = ${alertId}
 		order by at, rank, id`.execute(db);
 	return rows.map((row) => ({
-		id: row.id,
+		id: row.rank === 2 ? repeatsEntryId(row.alert_id) : row.id,
 		alertId: row.alert_id,
 		at: row.at,
 		type: row.type,

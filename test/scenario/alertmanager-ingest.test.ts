@@ -108,6 +108,10 @@ function lifecycle(describeName: string, env: () => Record<string, string>, brea
 			expect(after.id).toBe(before.id);
 			expect(after.occurrences).toBe(2);
 			expect(h.escalation.started).toHaveLength(1);
+			// The timeline counts repeats in one entry, read from the alert: no row per repeat.
+			const { timeline } = (await h.app.request("GET", `/api/v1/alerts/${after.id}`, { key: h.key })).body;
+			expect(timeline.map((e: { type: string }) => e.type)).toEqual(["created", "deduplicated"]);
+			expect(timeline[1]).toMatchObject({ at: after.lastSeenAt, actor: null, details: { repeats: 1 } });
 			expect(await h.alertsBy(A)).toHaveLength(1);
 		});
 

@@ -34,6 +34,11 @@ describe(`concurrent ingestion (${backendName})`, () => {
 		const stored = await app.request("GET", `/api/v1/alerts/${id}`, { key: tenant.adminKey });
 		expect(stored.body.alert.occurrences).toBe(25);
 		expect(stored.body.timeline.filter((e: { type: string }) => e.type === "created")).toHaveLength(1);
+		const repeats = stored.body.timeline.filter((e: { type: string }) => e.type === "deduplicated");
+		expect(repeats.map((e: { details: unknown }) => e.details)).toEqual([{ repeats: 24 }]);
+		// Read from the row each time, the entry keeps its id.
+		const again = await app.request("GET", `/api/v1/alerts/${id}`, { key: tenant.adminKey });
+		expect(again.body.timeline.find((e: { type: string }) => e.type === "deduplicated").id).toBe(repeats[0].id);
 		expect(escalation.started.filter((s) => s.alertId === id)).toHaveLength(1);
 	});
 
