@@ -6,7 +6,7 @@ import { actorName, actorOf, type TenantRef, tenantPrincipal } from "../tenant/i
 import { labelMatcherSchema, type SeverityRule } from "./rules.ts";
 import type { SeverityRuleApi } from "./rules-service.ts";
 import { type AlertApi, alertTopic } from "./service.ts";
-import type { Alert, AlertEvent } from "./store.ts";
+import { type Alert, type AlertEvent, alertSorts } from "./store.ts";
 import { alertSources, alertStatuses, severities } from "./types.ts";
 
 export interface AlertRoutesOptions {
@@ -115,10 +115,23 @@ const listQuery = z
 			.pipe(z.array(z.string().regex(/^[^=]+=.*$/, "must be key=value")))
 			.meta({ description: "key=value; repeat for several (all must match)" }),
 		q: z.string().max(200).optional().meta({ description: "Text in title or description" }),
-		since: z.iso.datetime({ offset: true }).optional(),
-		until: z.iso.datetime({ offset: true }).optional(),
+		since: z.iso.datetime({ offset: true }).optional().meta({ description: "Last activity at or after" }),
+		until: z.iso.datetime({ offset: true }).optional().meta({ description: "Last activity before" }),
+		sort: z
+			.enum(alertSorts)
+			.default("last_seen")
+			.meta({
+				description:
+					"last_seen (last activity), first_seen (when it opened), severity (critical first), occurrences " +
+					"(most repeats first); ties by last activity",
+			}),
+		order: z.enum(["desc", "asc"]).default("desc").meta({ description: "desc (newest, most) or asc" }),
 		limit: z.coerce.number().int().min(1).max(500).default(50),
-		cursor: z.string().max(200).optional(),
+		cursor: z
+			.string()
+			.max(500)
+			.optional()
+			.meta({ description: "A previous page's nextCursor, with the same sort and order" }),
 	})
 	.strict();
 
@@ -181,7 +194,7 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app
 			config: { auth: { permission: "alerts.read" } },
 			schema: {
 				tags,
-				summary: "List alerts, newest activity first",
+				summary: "List alerts, newest activity first or as sorted",
 				querystring: listQuery,
 				response: { 200: z.object({ alerts: z.array(alertDto), nextCursor: z.string().optional() }) },
 			},
@@ -202,6 +215,8 @@ export const alertRoutes: FastifyPluginAsyncZod<AlertRoutesOptions> = async (app
 				text: q.q,
 				since: q.since ? new Date(q.since) : undefined,
 				until: q.until ? new Date(q.until) : undefined,
+				sort: q.sort,
+				order: q.order,
 				limit: q.limit,
 				cursor: q.cursor,
 			});

@@ -27,14 +27,14 @@ export function createRepeatAnnouncer({
 	// When each alert was last announced; the least recently announced are forgotten first.
 	const announcedAt = lruCache<string, number>(alerts);
 	return (results, atMs) => {
-		let events: AlertUpdated[] | undefined;
+		const events: AlertUpdated[] = [];
 		for (const { fingerprint, alertId, outcome } of results) {
 			if (outcome !== "deduplicated" || alertId === null) continue;
 			const last = announcedAt.get(alertId);
 			if (last !== undefined && atMs - last < intervalMs) continue;
 			announcedAt.set(alertId, atMs);
-			(events ??= []).push({ type: "alert.updated", alertId, fingerprint, change: "repeated" });
+			events.push({ type: "alert.updated", alertId, fingerprint, change: "repeated" });
 		}
-		return events;
+		return events.length > 0 ? events : undefined;
 	};
 }

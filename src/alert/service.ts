@@ -14,7 +14,7 @@ import { createRepeatAnnouncer } from "./repeat-announcer.ts";
 import { type SeverityRule, severityFromRules } from "./rules.ts";
 import type { SeverityRuleApi } from "./rules-service.ts";
 import { DEFAULT_SEVERITY, pagingSeverities, severityFromLabels } from "./severity.ts";
-import type { Alert, AlertEvent, AlertFilter, FiringRow, FiringWrite } from "./store.ts";
+import type { Alert, AlertEvent, AlertFilter, AlertSort, FiringRow, FiringWrite, SortOrder } from "./store.ts";
 import * as store from "./store.ts";
 import type { AlertSource, AlertStatus, IncomingAlert, Severity } from "./types.ts";
 
@@ -118,7 +118,11 @@ export interface AlertApi {
 	 * alerts' original objects are kept as that body (their `raw` is not stored).
 	 */
 	ingest(tenant: TenantRef, alerts: IncomingAlert[], actor: string, body?: WebhookBody): Promise<IngestResult>;
-	list(tenant: TenantRef, filter: Omit<AlertFilter, "after"> & { cursor?: string }): Promise<AlertPage>;
+	/** Newest activity first unless `sort` and `order` say otherwise. */
+	list(
+		tenant: TenantRef,
+		filter: Omit<AlertFilter, "after" | "sort" | "order"> & { sort?: AlertSort; order?: SortOrder; cursor?: string },
+	): Promise<AlertPage>;
 	/** The alert, its timeline, and the knowledge-base entry that explains it (its fix, its runbooks). */
 	get(
 		tenant: TenantRef,
@@ -158,18 +162,51 @@ export interface AlertServiceDeps {
 /** Topic of a tenant's alert events on the bus. */
 export const alertTopic = (tenant: Pick<TenantRef, "slug">) => `alerts.${tenant.slug}`;
 
-const encodeCursor = (alert: Alert) =>
-	Buffer.from(`${alert.lastSeenAt.toISOString()}|${alert.id}`).toString("base64url");
+/**
+ * A page's cursor: the sort it continues and the last alert's keys in it. It is opaque to clients
+ * (base64url of JSON) and only valid with the sort and order it was made for.
+ */
+interface Cursor {
+	sort: AlertSort;
+	order: SortOrder;
+	keys: (string | number)[];
+	id: string;
+}
 
-function decodeCursor(cursor: string): { lastSeenAt: Date; id: string } {
-	const [at, id] = Buffer.from(cursor, "base64url").toString().split("|");
-	const lastSeenAt = new Date(at ?? "");
-	if (!id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(lastSeenAt.getTime())) {
-		throw new AppError("validation", "alert.invalid_cursor", "The cursor is not one this API returned", {
-			fields: [{ path: "querystring.cursor", message: "is not a valid cursor" }],
-		});
+function encodeCursor(alert: Alert, sort: AlertSort, order: SortOrder): string {
+	const keys = store.sortKeys[sort].map((key) => {
+		const value = key.of(alert);
+		return value instanceof Date ? value.toISOString() : value;
+	});
+	return Buffer.from(JSON.stringify({ sort, order, keys, id: alert.id } satisfies Cursor)).toString("base64url");
+}
+
+const invalidCursor = (message: string) =>
+	new AppError("validation", "alert.invalid_cursor", `The cursor ${message}`, {
+		fields: [{ path: "querystring.cursor", message }],
+	});
+
+function decodeCursor(text: string, sort: AlertSort, order: SortOrder): NonNullable<store.AlertFilter["after"]> {
+	let cursor: Partial<Cursor> | undefined;
+	try {
+		cursor = JSON.parse(Buffer.from(text, "base64url").toString());
+	} catch {}
+	const keys = store.sortKeys[cursor?.sort ?? sort];
+	const values = cursor?.keys?.map((value, i) =>
+		keys[i]?.type === "timestamptz" && typeof value === "string" ? new Date(value) : value,
+	);
+	const valid =
+		typeof cursor?.id === "string" &&
+		/^[0-9a-f-]{36}$/.test(cursor.id) &&
+		values?.length === keys.length &&
+		values.every((value, i) =>
+			keys[i]!.type === "int" ? Number.isInteger(value) : value instanceof Date && !Number.isNaN(value.getTime()),
+		);
+	if (!valid) throw invalidCursor("is not one this API returned");
+	if (cursor!.sort !== sort || cursor!.order !== order) {
+		throw invalidCursor(`continues sort=${cursor!.sort}&order=${cursor!.order}: ask for the next page with those`);
 	}
-	return { lastSeenAt, id };
+	return { keys: values as (Date | number)[], id: cursor!.id! };
 }
 
 /** What a request's writes returned. */
@@ -692,11 +729,13 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 
 	return {
 		ingest,
-		async list(tenant, { cursor, ...filter }) {
-			const after = cursor ? decodeCursor(cursor) : undefined;
+		async list(tenant, { cursor, sort = "last_seen", order = "desc", ...rest }) {
+			const filter = { ...rest, sort, order };
+			const after = cursor ? decodeCursor(cursor, sort, order) : undefined;
 			const alerts = await store.listAlerts(db, tenant.schema, { ...filter, after, limit: filter.limit + 1 });
 			const page = alerts.slice(0, filter.limit);
-			return alerts.length > filter.limit ? { alerts: page, nextCursor: encodeCursor(page.at(-1)!) } : { alerts: page };
+			if (alerts.length <= filter.limit) return { alerts: page };
+			return { alerts: page, nextCursor: encodeCursor(page.at(-1)!, sort, order) };
 		},
 		async get(tenant, id) {
 			const alert = await store.findAlert(db, tenant.schema, id);

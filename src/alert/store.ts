@@ -9,7 +9,7 @@ import {
 } from "kysely";
 import { v5 as uuidv5 } from "uuid";
 import { type Db, prepared, textArray } from "../platform/db/index.ts";
-import type { AlertSource, AlertStatus, Severity } from "./types.ts";
+import { type AlertSource, type AlertStatus, type Severity, severities } from "./types.ts";
 
 /** A jsonb column: read as T, written through `jsonb()`. */
 type Json<T> = ColumnType<T, RawBuilder<unknown>, RawBuilder<unknown>>;
@@ -646,6 +646,35 @@ export async function listEvents(db: Db, schema: string, alertId: string): Promi
 	}));
 }
 
+/** How a list of alerts is ordered; each sort's ties are broken by last activity, then id. */
+export const alertSorts = ["last_seen", "first_seen", "severity", "occurrences"] as const;
+export type AlertSort = (typeof alertSorts)[number];
+export type SortOrder = "desc" | "asc";
+
+/** Critical 5 … info 1: the severity sort's key, in SQL and for an alert's cursor. */
+const severityRankSql = sql<number>`array_position(array['info','warning','minor','major','critical']::text[], severity)`;
+export const severityRank = (severity: Severity) => 5 - severities.indexOf(severity);
+
+/**
+ * Each sort's keyset before the id: its columns, all ordered in the request's direction, so that
+ * one row comparison continues a page after the cursor's values.
+ */
+export const sortKeys: Record<
+	AlertSort,
+	{ sql: RawBuilder<unknown>; type: "timestamptz" | "int"; of: (alert: Alert) => Date | number }[]
+> = {
+	last_seen: [{ sql: sql`last_seen_at`, type: "timestamptz", of: (a) => a.lastSeenAt }],
+	first_seen: [{ sql: sql`first_seen_at`, type: "timestamptz", of: (a) => a.firstSeenAt }],
+	severity: [
+		{ sql: severityRankSql, type: "int", of: (a) => severityRank(a.severity) },
+		{ sql: sql`last_seen_at`, type: "timestamptz", of: (a) => a.lastSeenAt },
+	],
+	occurrences: [
+		{ sql: sql`occurrences`, type: "int", of: (a) => a.occurrences },
+		{ sql: sql`last_seen_at`, type: "timestamptz", of: (a) => a.lastSeenAt },
+	],
+};
+
 export interface AlertFilter {
 	status?: AlertStatus[];
 	severity?: Severity[];
@@ -654,14 +683,17 @@ export interface AlertFilter {
 	labels?: Record<string, string>;
 	/** Case-insensitive substring of title or description. */
 	text?: string;
+	/** Last activity at or after `since`, before `until`. */
 	since?: Date;
 	until?: Date;
-	/** Continue after this (last_seen_at, id), newest first. */
-	after?: { lastSeenAt: Date; id: string };
+	sort: AlertSort;
+	order: SortOrder;
+	/** Continue after the alert with these sort keys (`sortKeys[sort]`) and this id. */
+	after?: { keys: (Date | number)[]; id: string };
 	limit: number;
 }
 
-/** Newest first by last_seen_at, keyset-paginated so pages stay stable while alerts arrive. */
+/** In the filter's order, keyset-paginated so pages stay stable while alerts arrive. */
 export async function listAlerts(db: Db, schema: string, filter: AlertFilter): Promise<Alert[]> {
 	let query = tables(db, schema).selectFrom("alerts").selectAll();
 	if (filter.status?.length) query = query.where("status", "in", filter.status);
@@ -676,10 +708,14 @@ export async function listAlerts(db: Db, schema: string, filter: AlertFilter): P
 	}
 	if (filter.since) query = query.where("last_seen_at", ">=", filter.since);
 	if (filter.until) query = query.where("last_seen_at", "<", filter.until);
+	const keys = sortKeys[filter.sort];
 	if (filter.after) {
-		const { lastSeenAt, id } = filter.after;
-		query = query.where(sql<boolean>`(last_seen_at, id) < (${lastSeenAt}, ${id}::uuid)`);
+		const { keys: values, id } = filter.after;
+		const columns = sql.join([...keys.map((key) => key.sql), sql`id`]);
+		const after = sql.join([...keys.map((key, i) => sql`${values[i]}::${sql.raw(key.type)}`), sql`${id}::uuid`]);
+		query = query.where(sql<boolean>`(${columns}) ${sql.raw(filter.order === "desc" ? "<" : ">")} (${after})`);
 	}
-	const rows = await query.orderBy("last_seen_at", "desc").orderBy("id", "desc").limit(filter.limit).execute();
+	for (const key of keys) query = query.orderBy(key.sql, filter.order);
+	const rows = await query.orderBy("id", filter.order).limit(filter.limit).execute();
 	return rows.map(alertFromRow);
 }
