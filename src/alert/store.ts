@@ -601,17 +601,17 @@ export async function updateAlertStatus(
 	return alertFromRow(row);
 }
 
+/** The "deduplicated" entry's id: one per alert, the same on every read (a name-based UUID). */
+const repeatsEntryId = (alertId: string) => uuidv5(`${alertId}/deduplicated`, timelineNamespace);
+/** OpsWatch's own namespace for the ids of timeline entries read from an alert's row. */
+const timelineNamespace = "fd13b1eb-583c-497d-a7db-f07e27d832b1";
+
 /**
  * An alert's timeline, oldest first. Its "created" entry is read from the alert row (first seen, by
  * whom), unless the alert predates that and has the entry stored. So is its "deduplicated" entry:
  * repeats are counted on the row, not written one event each, and the entry says how many there
  * were (`details.repeats`) and when the last came (`at`, to the second).
  */
-/** The "deduplicated" entry's id: one per alert, the same on every read (a name-based UUID). */
-const repeatsEntryId = (alertId: string) => uuidv5(`${alertId}/deduplicated`, timelineNamespace);
-/** OpsWatch's own namespace for the ids of timeline entries read from an alert's row. */
-const timelineNamespace = "fd13b1eb-583c-497d-a7db-f07e27d832b1";
-
 export async function listEvents(db: Db, schema: string, alertId: string): Promise<AlertEvent[]> {
 	const { rows } = await sql<{
 		id: string;
@@ -646,14 +646,16 @@ export async function listEvents(db: Db, schema: string, alertId: string): Promi
 	}));
 }
 
-/** How a list of alerts is ordered; each sort's ties are broken by last activity, then id. */
+/** How a list of alerts is ordered: ties by last activity (severity, occurrences), then by id. */
 export const alertSorts = ["last_seen", "first_seen", "severity", "occurrences"] as const;
 export type AlertSort = (typeof alertSorts)[number];
 export type SortOrder = "desc" | "asc";
 
 /** Critical 5 … info 1: the severity sort's key, in SQL and for an alert's cursor. */
-const severityRankSql = sql<number>`array_position(array['info','warning','minor','major','critical']::text[], severity)`;
-export const severityRank = (severity: Severity) => 5 - severities.indexOf(severity);
+const severityRank = (severity: Severity) => severities.length - severities.indexOf(severity);
+const severityRankSql = sql<number>`array_position(${sql.raw(
+	`array[${severities.toReversed().map((severity) => `'${severity}'`)}]::text[]`,
+)}, severity)`;
 
 /**
  * Each sort's keyset before the id: its columns, all ordered in the request's direction, so that
