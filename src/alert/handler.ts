@@ -6,7 +6,7 @@ import { actorName, actorOf, type TenantRef, tenantPrincipal } from "../tenant/i
 import { labelMatcherSchema, type SeverityRule } from "./rules.ts";
 import type { SeverityRuleApi } from "./rules-service.ts";
 import { type AlertApi, alertTopic } from "./service.ts";
-import { type Alert, type AlertEvent, alertSorts } from "./store.ts";
+import { type Alert, type AlertEvent, alertSorts, sortOrders } from "./store.ts";
 import { alertSources, alertStatuses, severities } from "./types.ts";
 
 export interface AlertRoutesOptions {
@@ -123,9 +123,9 @@ const listQuery = z
 			.meta({
 				description:
 					"last_seen (last activity), first_seen (when it opened), severity (critical first), occurrences " +
-					"(most repeats first); ties by last activity",
+					"(most repeats first); severity and occurrences break ties by last activity",
 			}),
-		order: z.enum(["desc", "asc"]).default("desc").meta({ description: "desc (newest, most) or asc" }),
+		order: z.enum(sortOrders).default("desc").meta({ description: "desc (newest, most) or asc" }),
 		limit: z.coerce.number().int().min(1).max(500).default(50),
 		cursor: z
 			.string()

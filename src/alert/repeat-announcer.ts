@@ -27,14 +27,16 @@ export function createRepeatAnnouncer({
 	// When each alert was last announced; the least recently announced are forgotten first.
 	const announcedAt = lruCache<string, number>(alerts);
 	return (results, atMs) => {
-		const events: AlertUpdated[] = [];
+		// Made only when there is something to announce: most requests of a storm have nothing.
+		let events: AlertUpdated[] | undefined;
 		for (const { fingerprint, alertId, outcome } of results) {
 			if (outcome !== "deduplicated" || alertId === null) continue;
 			const last = announcedAt.get(alertId);
 			if (last !== undefined && atMs - last < intervalMs) continue;
 			announcedAt.set(alertId, atMs);
+			if (!events) events = [];
 			events.push({ type: "alert.updated", alertId, fingerprint, change: "repeated" });
 		}
-		return events.length > 0 ? events : undefined;
+		return events;
 	};
 }

@@ -389,6 +389,11 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 		bus.publish(alertTopic(tenant), { type, ...payload }).catch((error) => onError(error, "publish"));
 	}
 
+	/** A request's events in one bus message; subscribers still get them one by one. */
+	function publishAll(tenant: TenantRef, events: object[]): void {
+		bus.publishMany(alertTopic(tenant), events).catch((error) => onError(error, "publish"));
+	}
+
 	async function afterCommit(
 		tenant: TenantRef,
 		opened: store.UpsertResult[],
@@ -432,8 +437,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 			events.push({ type: "alert.acknowledged", alertId: row.id, fingerprint: row.fingerprint });
 			work.push(escalation.stop(tenant, row.id, "acknowledged").catch((error) => onError(error, "escalation stop")));
 		}
-		// One bus message for the request's events; subscribers still get them one by one.
-		bus.publishMany(alertTopic(tenant), events).catch((error) => onError(error, "publish"));
+		publishAll(tenant, events);
 		await Promise.all(work);
 	}
 
@@ -632,7 +636,7 @@ export function createAlertService(deps: AlertServiceDeps): AlertApi {
 
 		metrics.record(tenant, plan, results, (performance.now() - started) / 1000);
 		const updates = announceRepeats(results, plan.now.getTime());
-		if (updates) bus.publishMany(alertTopic(tenant), updates).catch((error) => onError(error, "publish"));
+		if (updates) publishAll(tenant, updates);
 		return { alerts: results };
 	}
 

@@ -649,7 +649,8 @@ export async function listEvents(db: Db, schema: string, alertId: string): Promi
 /** How a list of alerts is ordered: ties by last activity (severity, occurrences), then by id. */
 export const alertSorts = ["last_seen", "first_seen", "severity", "occurrences"] as const;
 export type AlertSort = (typeof alertSorts)[number];
-export type SortOrder = "desc" | "asc";
+export const sortOrders = ["desc", "asc"] as const;
+export type SortOrder = (typeof sortOrders)[number];
 
 /** Critical 5 … info 1: the severity sort's key, in SQL and for an alert's cursor. */
 const severityRank = (severity: Severity) => severities.length - severities.indexOf(severity);
